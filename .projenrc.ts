@@ -1,0 +1,85 @@
+import { javascript, typescript } from 'projen';
+
+const project = new typescript.TypeScriptProject({
+  name: 'kiln',
+  description: 'Bake machine images from code: construct trees that synthesize Packer JSON templates, and an engine that builds them.',
+  license: 'Apache-2.0',
+  copyrightOwner: 'The Kiln authors',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+  sampleCode: false,
+
+  srcdir: 'lib',
+  libdir: 'lib',
+  testdir: 'test',
+  bin: { kiln: 'bin/kiln' },
+  entrypoint: 'lib/index.js',
+
+  // This project runs its own CI script (.ci/run); no hosted workflows or releases.
+  github: false,
+  release: false,
+  depsUpgrade: false,
+  pullRequestTemplate: false,
+  buildWorkflow: false,
+
+  typescriptVersion: '5.9.3',
+  minNodeVersion: '20.0.0',
+  tsconfig: {
+    compilerOptions: {
+      target: 'ES2022',
+      lib: ['es2022'],
+      skipLibCheck: true,
+    },
+  },
+  tsconfigDev: {
+    compilerOptions: {
+      target: 'ES2022',
+      lib: ['es2022'],
+      skipLibCheck: true,
+    },
+  },
+
+  peerDeps: ['constructs@^10.4.2'],
+  deps: [
+    'ajv@^8.17.1',
+    'yaml@^2.8.1',
+    'dockerode@^5.0.1',
+    'tar-stream@^3.1.7',
+    'fastest-levenshtein@^1.0.16',
+  ],
+  devDeps: [
+    '@types/dockerode@^4.0.2',
+    '@types/tar-stream@^3.1.4',
+  ],
+
+  jestOptions: {
+    jestVersion: '^30',
+    updateSnapshot: javascript.UpdateSnapshot.NEVER,
+    jestConfig: {
+      collectCoverage: false,
+      testTimeout: 120_000,
+    },
+  },
+  eslint: true,
+});
+
+// Tests write their results as JSON so CI can print one plain "N passed, N failed" line.
+project.testTask.reset('jest --ci --json --outputFile=test-reports/results.json', {
+  receiveArgs: true,
+});
+project.testTask.spawn(project.tasks.tryFind('eslint')!);
+
+// The package step (npm pack) is not needed for a CLI that runs from its checkout.
+project.tasks.tryFind('package')?.reset();
+
+project.addTask('bench', {
+  description: 'Benchmarks: Kiln side by side with Packer on the same templates',
+  exec: 'ts-node --project test/tsconfig.json test/bench/run.ts',
+  receiveArgs: true,
+});
+
+project.gitignore.exclude('kiln.out/', 'test-reports/', '.kiln-tmp/');
+project.npmignore?.exclude('test/', 'cdk-app-example/', '.ci/');
+
+project.synth();
