@@ -1,0 +1,251 @@
+import type { ValidateFunction, ErrorObject } from 'ajv';
+import { closest, distance } from 'fastest-levenshtein';
+import { ComponentDeclaration, FieldKind, FieldSpec } from './component';
+import { show } from './errors';
+
+/**
+ * JSON Schema for each component type, derived from its declaration, and the
+ * weak decoding Packer applies before a component sees its config.
+ */
+
+const BOOL_STRINGS = ['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False', ''];
+const INT_PATTERN = '^[+-]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]*|[1-9][0-9]*)$';
+const DURATION_PATTERN = '^([+-]?0|[+-]?(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+)$';
+const scalar = { type: ['string', 'number', 'boolean'] };
+
+function kindSchema(spec: FieldSpec): object {
+  switch (spec.kind) {
+    case 'string':
+      return spec.allowed ? { type: 'string', enum: [...spec.allowed] } : scalar;
+    case 'boolean':
+      return { anyOf: [{ type: ['boolean', 'number'] }, { type: 'string', enum: BOOL_STRINGS }] };
+    case 'integer':
+      return { anyOf: [{ type: ['integer', 'boolean'] }, { type: 'string', pattern: INT_PATTERN }] };
+    case 'duration':
+      return { anyOf: [{ type: 'integer' }, { type: 'string', pattern: DURATION_PATTERN }] };
+    case 'string-list':
+      return { anyOf: [{ type: 'array', items: scalar }, { type: 'string' }] };
+    case 'integer-list': {
+      const int = { anyOf: [{ type: 'integer' }, { type: 'string', pattern: INT_PATTERN }] };
+      return { anyOf: [{ type: 'array', items: int }, int] };
+    }
+    case 'string-map':
+      return { type: 'object', additionalProperties: scalar };
+    case 'json':
+      return {};
+  }
+}
+
+/** The JSON Schema (draft-07) of a component's config, keys as in Packer JSON. */
+export function jsonSchemaOf(decl: ComponentDeclaration): Record<string, unknown> {
+  const properties: Record<string, unknown> = { type: { const: decl.type } };
+  for (const [name, spec] of Object.entries(decl.fields)) {
+    properties[name] = { ...kindSchema(spec), description: spec.doc };
+  }
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    $id: `kiln:${decl.kind}/${decl.type}`,
+    title: `${decl.kind} "${decl.type}"`,
+    description: decl.summary,
+    type: 'object',
+    properties,
+    patternProperties: { '^packer_': {} },
+    additionalProperties: false,
+  };
+}
+
+const validators = new Map<ComponentDeclaration, ValidateFunction>();
+let ajvInstance: import('ajv').default | undefined;
+
+function validatorOf(decl: ComponentDeclaration): ValidateFunction {
+  let v = validators.get(decl);
+  if (!v) {
+    if (!ajvInstance) {
+      // Loaded on first use so that commands which never validate a config stay fast.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const Ajv = require('ajv').default as typeof import('ajv').default;
+      ajvInstance = new Ajv({ allErrors: true, strict: false });
+    }
+    v = ajvInstance.compile(jsonSchemaOf(decl));
+    validators.set(decl, v);
+  }
+  return v;
+}
+
+function describeKind(spec: FieldSpec): string {
+  const kinds: Record<FieldKind, string> = {
+    'string': 'a string',
+    'boolean': 'a boolean (true, false, "true", "false", "1" or "0")',
+    'integer': 'an integer',
+    'duration': 'a duration such as "30s", "5m" or "1h30m"',
+    'string-list': 'a list of strings (or one comma-separated string)',
+    'integer-list': 'a list of integers',
+    'string-map': 'an object of string values',
+    'json': 'any value',
+  };
+  if (spec.kind === 'string' && spec.allowed) return `one of ${spec.allowed.map((a) => JSON.stringify(a)).join(', ')}`;
+  return kinds[spec.kind];
+}
+
+/** Suggests the closest known name, if one is close enough to be a likely typo. */
+export function didYouMean(name: string, candidates: readonly string[]): string | undefined {
+  if (!candidates.length) return undefined;
+  const best = closest(name.toLowerCase(), candidates as string[]);
+  const limit = Math.max(2, Math.floor(name.length / 3));
+  return distance(name.toLowerCase(), best) <= limit ? best : undefined;
+}
+
+export interface DecodeResult {
+  /** Canonical keys, weak values converted to the declared kinds. */
+  readonly config: Record<string, unknown>;
+  /** Messages relative to the component, e.g. `unknown key "imagee" — did you mean "image"?` */
+  readonly errors: string[];
+}
+
+/**
+ * Matches keys case-insensitively (as Packer does), rejects unknown keys with a
+ * suggestion, validates with the component's JSON Schema (all errors, not the
+ * first) and converts weakly typed values.
+ */
+export function decodeConfig(decl: ComponentDeclaration, raw: Readonly<Record<string, unknown>>): DecodeResult {
+  const errors: string[] = [];
+  const byLower = new Map<string, string>();
+  for (const name of Object.keys(decl.fields)) byLower.set(name.toLowerCase(), name);
+  const known = [...byLower.values()];
+
+  const normalized: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (key === 'type' || key.toLowerCase().startsWith('packer_')) continue;
+    const canonical = byLower.get(key.toLowerCase());
+    if (!canonical) {
+      const hint = didYouMean(key, known);
+      errors.push(`unknown key ${show(key)}` + (hint ? ` — did you mean ${show(hint)}?` : ''));
+      continue;
+    }
+    if (canonical in normalized) {
+      errors.push(`key ${show(key)} given twice (keys match regardless of case)`);
+      continue;
+    }
+    normalized[canonical] = value;
+  }
+
+  const validate = validatorOf(decl);
+  if (!validate(normalized)) {
+    errors.push(...schemaMessages(decl, normalized, validate.errors ?? []));
+  }
+  for (const [name, spec] of Object.entries(decl.fields)) {
+    if (spec.required && isEmpty(normalized[name])) errors.push(`${show(name)} is required: ${spec.doc}`);
+  }
+  if (errors.length) return { config: normalized, errors };
+
+  const config: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(normalized)) {
+    config[name] = coerce(decl.fields[name], value);
+  }
+  return { config, errors };
+}
+
+function isEmpty(v: unknown): boolean {
+  return v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
+}
+
+/** One message per bad field, naming the value and what is allowed. */
+function schemaMessages(decl: ComponentDeclaration, config: Record<string, unknown>, errs: readonly ErrorObject[]): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const e of errs) {
+    const segments = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const field = segments[0];
+    if (field === undefined) continue; // additionalProperties is handled before ajv runs
+    if (seen.has(field)) continue;
+    seen.add(field);
+    const spec = decl.fields[field];
+    if (!spec) continue;
+    const value = config[field];
+    let where = show(field);
+    let bad: unknown = value;
+    if (segments.length > 1 && (spec.kind === 'string-list' || spec.kind === 'integer-list' || spec.kind === 'string-map')) {
+      where += Array.isArray(value) ? `[${segments[1]}]` : `.${segments[1]}`;
+      bad = (value as Record<string, unknown>)[segments[1]];
+      const itemKind = spec.kind === 'integer-list' ? 'an integer' : 'a string, number or boolean';
+      out.push(`${where} must be ${itemKind}, got ${show(bad)}`);
+      continue;
+    }
+    out.push(`${where} must be ${describeKind(spec)}, got ${show(bad)}`);
+  }
+  return out;
+}
+
+function toBool(v: unknown): boolean {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number') return v !== 0;
+  return ['1', 't', 'T', 'TRUE', 'true', 'True'].includes(String(v));
+}
+
+function toStr(v: unknown): string {
+  if (typeof v === 'boolean') return v ? '1' : '0';
+  return String(v);
+}
+
+function toInt(v: unknown): number {
+  if (typeof v === 'number') return Math.trunc(v);
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  const s = String(v).trim();
+  const sign = s.startsWith('-') ? -1 : 1;
+  const body = s.replace(/^[+-]/, '');
+  if (/^0[xX]/.test(body)) return sign * parseInt(body.slice(2), 16);
+  if (/^0[oO]/.test(body)) return sign * parseInt(body.slice(2), 8);
+  if (/^0[0-7]+$/.test(body)) return sign * parseInt(body.slice(1), 8);
+  return sign * parseInt(body, 10);
+}
+
+/** Packer splits a string given for a list field on commas. */
+function toList(v: unknown): unknown[] {
+  if (Array.isArray(v)) return v;
+  if (typeof v === 'string') return v === '' ? [] : v.split(',');
+  return [v];
+}
+
+function coerce(spec: FieldSpec, value: unknown): unknown {
+  if (value === null || value === undefined) return undefined;
+  switch (spec.kind) {
+    case 'string':
+      return toStr(value);
+    case 'boolean':
+      return toBool(value);
+    case 'integer':
+      return toInt(value);
+    case 'duration':
+      return typeof value === 'number' ? `${value}ns` : String(value);
+    case 'string-list':
+      return toList(value).map(toStr);
+    case 'integer-list':
+      return toList(value).map(toInt);
+    case 'string-map':
+      return Object.fromEntries(Object.entries(value as object).map(([k, v]) => [k, toStr(v)]));
+    case 'json':
+      return value;
+  }
+}
+
+/** Go's time.ParseDuration, in milliseconds. Throws on a malformed value. */
+export function parseDuration(value: string | number): number {
+  if (typeof value === 'number') return value / 1e6;
+  const s = value.trim();
+  if (s === '0' || s === '+0' || s === '-0') return 0;
+  const units: Record<string, number> = { 'ns': 1e-6, 'us': 1e-3, '\u00b5s': 1e-3, '\u03bcs': 1e-3, 'ms': 1, 's': 1000, 'm': 60_000, 'h': 3_600_000 };
+  const m = /^([+-]?)(.*)$/.exec(s)!;
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/y;
+  let total = 0;
+  let pos = 0;
+  const body = m[2];
+  if (!body) throw new Error(`time: invalid duration ${show(value)}`);
+  while (pos < body.length) {
+    re.lastIndex = pos;
+    const part = re.exec(body);
+    if (!part) throw new Error(`time: invalid duration ${show(value)}`);
+    total += parseFloat(part[1]) * units[part[2]];
+    pos = re.lastIndex;
+  }
+  return m[1] === '-' ? -total : total;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs and starts what Kiln's example builds and tests need, on Debian 12 as root.
+# Safe to run again: each step is skipped when its result is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '[setup] %s\n' "$*"; }
+
+export DEBIAN_FRONTEND=noninteractive
+missing=()
+command -v packer >/dev/null 2>&1 || missing+=(packer)             # reference implementation for differential tests
+command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)         # the engine Kiln's docker builder talks to
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]} from Debian"
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! docker info >/dev/null 2>&1; then
+  log 'starting the Docker engine'
+  if [ -d /run/systemd/system ]; then
+    systemctl start docker
+  else
+    nohup dockerd >/var/log/kiln-dockerd.log 2>&1 &
+  fi
+  for _ in $(seq 1 150); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
+  docker info >/dev/null 2>&1 || { echo 'the Docker engine did not start; see /var/log/kiln-dockerd.log' >&2; exit 1; }
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log 'installing npm dependencies'
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+log 'compiling'
+npx --no-install tsc --build
+
+# A tiny local base image: no registry can be reached, so images are made here.
+if ! docker image inspect kiln/busybox:latest >/dev/null 2>&1; then
+  log 'making the local base image kiln/busybox:latest from Debian busybox-static'
+  w=$(mktemp -d)
+  trap 'rm -rf "$w"' EXIT
+  (cd "$w" && apt-get download busybox-static >/dev/null 2>&1) || { apt-get update -qq && (cd "$w" && apt-get download busybox-static >/dev/null); }
+  dpkg-deb -x "$w"/busybox-static_*.deb "$w/x"
+  mkdir -p "$w/root/bin" "$w/root/etc" "$w/root/root" "$w/root/tmp" && chmod 1777 "$w/root/tmp"
+  cp "$w/x/bin/busybox" "$w/root/bin/"
+  for a in $("$w/x/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$w/root/bin/$a"; done
+  echo 'root:x:0:0:root:/root:/bin/sh' > "$w/root/etc/passwd"
+  echo 'root:x:0:' > "$w/root/etc/group"
+  tar -C "$w/root" -c . | docker import -c 'CMD ["/bin/sh"]' - kiln/busybox:latest >/dev/null
+fi
+log 'ready'
