@@ -31,6 +31,29 @@ const COMMANDS: Record<string, CommandDefinition> = {
     ],
     load: () => require('./commands/validate'),
   },
+  build: {
+    summary: 'Build the images a template describes',
+    usage: 'kiln build [flags] TEMPLATE',
+    description: 'Runs every build of a template (one per builder), in parallel, with Kiln\'s own engine:\n' +
+      'provisioners, then post-processor chains. Ctrl-C cancels and cleans up everything created.',
+    flags: [
+      ...require('./load').TEMPLATE_FLAGS,
+      { name: 'parallel-builds', kind: 'string', arg: 'N', doc: 'Run at most N builds at once (0 = no limit).' },
+      { name: 'on-error', kind: 'string', arg: 'cleanup|abort|ask|run-cleanup-provisioner', allowed: ['cleanup', 'abort', 'ask', 'run-cleanup-provisioner'], doc: 'What to do when a build fails (ask only on a terminal).' },
+      { name: 'force', kind: 'bool', doc: 'Replace existing artifacts (and start a fresh manifest).' },
+      { name: 'color', kind: 'bool', doc: 'Colour the output (default true on a terminal).' },
+      { name: 'timestamp-ui', kind: 'bool', doc: 'Prefix each line with the time.' },
+    ],
+    load: () => require('./commands/build'),
+  },
+  cleanup: {
+    summary: 'Remove what killed builds left behind',
+    usage: 'kiln cleanup',
+    description: 'Removes containers labelled kiln.run, temporary directories and partly written files\n' +
+      'of builds whose process is gone (killed, or the machine lost power). Running builds are left alone.',
+    flags: [],
+    load: () => require('./commands/cleanup'),
+  },
   inspect: {
     summary: 'Show what a template contains',
     usage: 'kiln inspect [flags] TEMPLATE',

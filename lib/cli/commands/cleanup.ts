@@ -1,0 +1,67 @@
+import * as fs from 'fs';
+import { abandonedRuns, journalDir, processAlive } from '../../engine/journal';
+import { CommandContext } from '../main';
+
+/**
+ * Removes what builds that died without cleaning up left behind: containers
+ * labelled `kiln.run=<run id>` whose run is no longer alive, and the temporary
+ * directories and partial files listed in their journals.
+ */
+export async function run({ output }: CommandContext): Promise<number> {
+  const dead = abandonedRuns();
+  const live = new Set<string>();
+  try {
+    for (const name of fs.readdirSync(journalDir())) {
+      if (!name.endsWith('.json')) continue;
+      try {
+        const r = JSON.parse(fs.readFileSync(`${journalDir()}/${name}`, 'utf8'));
+        if (processAlive(r.pid)) live.add(r.runId);
+      } catch {
+        // Being written: treat as live by leaving it out of `dead`.
+      }
+    }
+  } catch {
+    // No journals yet.
+  }
+
+  let removed = 0;
+  let failures = 0;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { dockerClient, explainDockerError } = require('../../components/docker/client') as typeof import('../../components/docker/client');
+  const docker = dockerClient();
+  try {
+    const containers = await docker.listContainers({ all: true, filters: { label: ['kiln.run'] } });
+    for (const c of containers) {
+      const runId = c.Labels['kiln.run'];
+      if (live.has(runId)) continue;
+      try {
+        await docker.getContainer(c.Id).remove({ force: true, v: true });
+        output.out(`removed container ${c.Id.slice(0, 12)} (run ${runId}, build ${c.Labels['kiln.build'] ?? '?'})`);
+        removed++;
+      } catch (e) {
+        if ((e as { statusCode?: number }).statusCode === 404) continue;
+        output.err(`could not remove container ${c.Id.slice(0, 12)}: ${(e as Error).message}`);
+        failures++;
+      }
+    }
+  } catch (e) {
+    output.err(`kiln: cannot list containers: ${explainDockerError(e)}`);
+    failures++;
+  }
+
+  for (const { file, record } of dead) {
+    for (const item of record.items) {
+      try {
+        fs.rmSync(item.path, { recursive: true, force: true });
+        output.out(`removed ${item.kind === 'dir' ? 'temporary directory' : 'partial file'} ${item.path} (run ${record.runId})`);
+        removed++;
+      } catch (e) {
+        output.err(`could not remove ${item.path}: ${(e as Error).message}`);
+        failures++;
+      }
+    }
+    if (!failures) fs.rmSync(file, { force: true });
+  }
+  if (!removed && !failures) output.out('nothing to clean up');
+  return failures ? 1 : 0;
+}
