@@ -43,9 +43,14 @@ export interface FieldSpec {
    * `execute_command`, compress `output`): at validate only its syntax is checked.
    */
   readonly renderAtRuntime?: boolean;
+  /**
+   * Names a local file or directory that the build reads. Constructs copy it into
+   * the synth output (`assets/<hash>/`), so the output can move to another machine.
+   */
+  readonly localPath?: boolean;
   /** Holds a secret: its value is masked in every output Kiln prints. */
   readonly secret?: boolean;
-  /** Accepted but ignored; the text says what to use instead. */
+  /** An old name or option kept so existing templates still work; the text says what to use instead. */
   readonly deprecated?: string;
 }
 

@@ -9,28 +9,32 @@ import { show } from './errors';
  */
 
 const BOOL_STRINGS = ['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False', ''];
-const INT_PATTERN = '^[+-]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]*|[1-9][0-9]*)$';
+// Go's strconv.ParseInt with base 0, plus "" (weak decoding reads an empty string as 0).
+const INT_PATTERN = '^([+-]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]*|[1-9][0-9]*))?$';
+const INT_LIST_PATTERN = '^\\s*[+-]?[0-9]+(\\s*,\\s*[+-]?[0-9]+)*\\s*$';
 const DURATION_PATTERN = '^([+-]?0|[+-]?(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+)$';
 const scalar = { type: ['string', 'number', 'boolean'] };
 
 function kindSchema(spec: FieldSpec): object {
+  // Every field may be null: Packer treats a null value as "not set".
+  const nullable = (schema: object) => ({ anyOf: [{ type: 'null' }, schema] });
+  const int = { anyOf: [{ type: ['number', 'boolean'] }, { type: 'string', pattern: INT_PATTERN }] };
   switch (spec.kind) {
     case 'string':
-      return spec.allowed ? { type: 'string', enum: [...spec.allowed] } : scalar;
+      return nullable(spec.allowed ? { type: 'string', enum: [...spec.allowed] } : scalar);
     case 'boolean':
-      return { anyOf: [{ type: ['boolean', 'number'] }, { type: 'string', enum: BOOL_STRINGS }] };
+      return nullable({ anyOf: [{ type: ['boolean', 'number'] }, { type: 'string', enum: BOOL_STRINGS }] });
     case 'integer':
-      return { anyOf: [{ type: ['integer', 'boolean'] }, { type: 'string', pattern: INT_PATTERN }] };
+      return nullable(int);
     case 'duration':
-      return { anyOf: [{ type: 'integer' }, { type: 'string', pattern: DURATION_PATTERN }] };
+      return nullable({ anyOf: [{ type: 'number' }, { type: 'string', pattern: DURATION_PATTERN }] });
     case 'string-list':
-      return { anyOf: [{ type: 'array', items: scalar }, { type: 'string' }] };
-    case 'integer-list': {
-      const int = { anyOf: [{ type: 'integer' }, { type: 'string', pattern: INT_PATTERN }] };
-      return { anyOf: [{ type: 'array', items: int }, int] };
-    }
+      return nullable({ anyOf: [{ type: 'array', items: scalar }, { type: 'string' }, { type: 'object', maxProperties: 0 }] });
+    case 'integer-list':
+      // A comma-separated string is split, then each part read as an integer.
+      return nullable({ anyOf: [{ type: 'array', items: int }, int, { type: 'string', pattern: INT_LIST_PATTERN }, { type: 'object', maxProperties: 0 }] });
     case 'string-map':
-      return { type: 'object', additionalProperties: scalar };
+      return nullable({ type: 'object', additionalProperties: scalar });
     case 'json':
       return {};
   }
@@ -140,7 +144,8 @@ export function decodeConfig(decl: ComponentDeclaration, raw: Readonly<Record<st
 
   const config: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(normalized)) {
-    config[name] = coerce(decl.fields[name], value);
+    const v = coerce(decl.fields[name], value);
+    if (v !== undefined) config[name] = v;
   }
   return { config, errors };
 }
@@ -151,14 +156,18 @@ function isEmpty(v: unknown): boolean {
 
 /** One message per bad field, naming the value and what is allowed. */
 function schemaMessages(decl: ComponentDeclaration, config: Record<string, unknown>, errs: readonly ErrorObject[]): string[] {
-  const seen = new Set<string>();
-  const out: string[] = [];
+  // Per field, the deepest error says most precisely what is wrong (an item rather than the list).
+  const deepest = new Map<string, ErrorObject>();
   for (const e of errs) {
+    const field = e.instancePath.split('/')[1];
+    if (field === undefined) continue;
+    const prev = deepest.get(field);
+    if (!prev || e.instancePath.length > prev.instancePath.length) deepest.set(field, e);
+  }
+  const out: string[] = [];
+  for (const e of deepest.values()) {
     const segments = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
     const field = segments[0];
-    if (field === undefined) continue; // additionalProperties is handled before ajv runs
-    if (seen.has(field)) continue;
-    seen.add(field);
     const spec = decl.fields[field];
     if (!spec) continue;
     const value = config[field];
@@ -191,6 +200,7 @@ function toInt(v: unknown): number {
   if (typeof v === 'number') return Math.trunc(v);
   if (typeof v === 'boolean') return v ? 1 : 0;
   const s = String(v).trim();
+  if (s === '') return 0;
   const sign = s.startsWith('-') ? -1 : 1;
   const body = s.replace(/^[+-]/, '');
   if (/^0[xX]/.test(body)) return sign * parseInt(body.slice(2), 16);
@@ -202,6 +212,7 @@ function toInt(v: unknown): number {
 /** Packer splits a string given for a list field on commas. */
 function toList(v: unknown): unknown[] {
   if (Array.isArray(v)) return v;
+  if (typeof v === 'object' && v !== null) return [];
   if (typeof v === 'string') return v === '' ? [] : v.split(',');
   return [v];
 }
@@ -216,7 +227,7 @@ function coerce(spec: FieldSpec, value: unknown): unknown {
     case 'integer':
       return toInt(value);
     case 'duration':
-      return typeof value === 'number' ? `${value}ns` : String(value);
+      return typeof value === 'number' ? `${Math.trunc(value)}ns` : String(value);
     case 'string-list':
       return toList(value).map(toStr);
     case 'integer-list':
