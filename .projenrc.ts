@@ -70,6 +70,9 @@ project.testTask.reset('jest --ci --json --outputFile=test-reports/results.json'
 });
 project.testTask.spawn(project.tasks.tryFind('eslint')!);
 
+// Typed constructs are generated from the component declarations before each compile.
+project.preCompileTask.exec('ts-node --project projenrc/tsconfig.json projenrc/generate-constructs.ts');
+
 // The package step (npm pack) is not needed for a CLI that runs from its checkout.
 project.tasks.tryFind('package')?.reset();
 

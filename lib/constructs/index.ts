@@ -1,0 +1,11 @@
+export * from './app';
+export * from './aspects';
+export * from './builder';
+export * from './component';
+export * from './components.generated';
+export * from './image-template';
+export * from './post-processor';
+export * from './provisioner';
+export * from './source-image';
+export { SynthError, SynthManifest, MANIFEST_VERSION } from './synth';
+export * from './testing';
