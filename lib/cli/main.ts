@@ -19,6 +19,18 @@ interface CommandDefinition {
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const COMMANDS: Record<string, CommandDefinition> = {
+  synth: {
+    summary: 'Run the app in kiln.json and write its templates to kiln.out/',
+    usage: 'kiln synth [flags]',
+    description: 'Runs the app command from kiln.json (e.g. {"app": "npx ts-node main.ts"}) with KILN_OUTDIR\n' +
+      'set, and writes its Packer templates, assets and manifest.json. The previous output is replaced\n' +
+      'only when the app succeeds.',
+    flags: [
+      { name: 'app', kind: 'string', arg: 'command', doc: 'Run this command instead of kiln.json\'s "app".' },
+      { name: 'output', kind: 'string', arg: 'dir', doc: 'Write here instead of kiln.json\'s "output" (default kiln.out).' },
+    ],
+    load: () => require('./commands/synth'),
+  },
   validate: {
     summary: 'Check that a template is valid',
     usage: 'kiln validate [flags] TEMPLATE',
@@ -33,9 +45,11 @@ const COMMANDS: Record<string, CommandDefinition> = {
   },
   build: {
     summary: 'Build the images a template describes',
-    usage: 'kiln build [flags] TEMPLATE',
+    usage: 'kiln build [flags] [TEMPLATE | SYNTH-OUTPUT-DIR]',
     description: 'Runs every build of a template (one per builder), in parallel, with Kiln\'s own engine:\n' +
-      'provisioners, then post-processor chains. Ctrl-C cancels and cleans up everything created.',
+      'provisioners, then post-processor chains. Ctrl-C cancels and cleans up everything created.\n' +
+      'With no argument (or a synth output directory) it builds every template of kiln.out/ in\n' +
+      'dependency order; -only/-except then also take template names.',
     flags: [
       ...require('./load').TEMPLATE_FLAGS,
       { name: 'parallel-builds', kind: 'string', arg: 'N', doc: 'Run at most N builds at once (0 = no limit).' },

@@ -1,4 +1,4 @@
-import type { Plan } from '../template/prepare';
+import type { Plan, PreparedBuild } from '../template/prepare';
 import { BuildOutcome, OnError, RuntimeLoader, runBuild } from './build';
 import { CleanupStack } from './cleanup';
 import { RunJournal } from './journal';
@@ -30,20 +30,6 @@ export interface RunResult {
   readonly cleanups: readonly CleanupStack[];
 }
 
-/** Runs `task` over `items` with at most `limit` at once (0 = all at once), keeping input order in the result. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, task: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const width = limit > 0 ? Math.min(limit, items.length) : items.length;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await task(items[i]);
-    }
-  }));
-  return results;
-}
-
 /** Live view of the cleanups in progress, for the interrupt handler. */
 export class RunState {
   public readonly stacks: CleanupStack[] = [];
@@ -53,39 +39,114 @@ export class RunState {
   }
 }
 
+/** One template's plan in a multi-template run, with the templates it needs built first. */
+export interface PlanGroup {
+  readonly name: string;
+  readonly plan: Plan;
+  /** Names of groups whose builds must all succeed before this one starts. */
+  readonly dependsOn: readonly string[];
+  /** Prefix of this group's build names in the output (e.g. `base/`); none for a single template. */
+  readonly prefix?: string;
+}
+
+/** A counting semaphore: at most `limit` holders at once (0 = no limit). */
+class Slots {
+  private used = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+
+  public async take(): Promise<void> {
+    if (this.limit <= 0 || this.used < this.limit) {
+      this.used++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+
+  public give(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.used--;
+  }
+}
+
 export async function runPlan(plan: Plan, opts: RunOptions, state = new RunState()): Promise<RunResult> {
+  return runPlans([{ name: plan.template.file, plan, dependsOn: [] }], opts, state);
+}
+
+/**
+ * Runs groups of builds in dependency order: a group starts when every group
+ * it depends on has succeeded, independent groups run side by side, and a
+ * group whose dependency failed is skipped with the reason.
+ */
+export async function runPlans(groups: readonly PlanGroup[], opts: RunOptions, state = new RunState()): Promise<RunResult> {
   const { printer } = opts;
   const started = Date.now();
-  const outcomes = await mapLimit(plan.builds, opts.parallelBuilds, async (build) => {
-    const ui = printer.forBuild(build.name);
-    if (opts.signal.aborted) {
-      return { name: build.name, artifacts: [], cancelled: true, durationMs: 0, error: new Error('cancelled before it started') } as BuildOutcome;
+  const slots = new Slots(opts.parallelBuilds);
+  const finished = new Map<string, Promise<boolean>>();
+  const outcomes: BuildOutcome[] = [];
+
+  const runOne = async (group: PlanGroup, build: PreparedBuild): Promise<BuildOutcome> => {
+    const label = `${group.prefix ?? ''}${build.name}`;
+    await slots.take();
+    try {
+      if (opts.signal.aborted) {
+        return { name: label, artifacts: [], cancelled: true, durationMs: 0, error: new Error('cancelled before it started') };
+      }
+      const outcome = await runBuild({
+        build,
+        runId: opts.runId,
+        ui: printer.forBuild(label),
+        signal: opts.signal,
+        onError: opts.onError,
+        force: opts.force,
+        runtimes: opts.runtimes,
+        journal: opts.journal,
+        onCleanups: (s) => state.stacks.push(s),
+        interpolation: {
+          userVariables: group.plan.variables,
+          templatePath: group.plan.template.absPath,
+          buildName: build.name,
+          buildType: build.type,
+          cwd: opts.cwd,
+        },
+      });
+      if (outcome.error) {
+        printer.line(`Build '${label}' errored after ${formatDuration(outcome.durationMs)}: ${outcome.error.message}`);
+      } else {
+        printer.line(`Build '${label}' finished after ${formatDuration(outcome.durationMs)}.`);
+      }
+      return { ...outcome, name: label };
+    } finally {
+      slots.give();
     }
-    const outcome = await runBuild({
-      build,
-      runId: opts.runId,
-      ui,
-      signal: opts.signal,
-      onError: opts.onError,
-      force: opts.force,
-      runtimes: opts.runtimes,
-      journal: opts.journal,
-      onCleanups: (s) => state.stacks.push(s),
-      interpolation: {
-        userVariables: plan.variables,
-        templatePath: plan.template.absPath,
-        buildName: build.name,
-        buildType: build.type,
-        cwd: opts.cwd,
-      },
-    });
-    if (outcome.error) {
-      printer.line(`Build '${build.name}' errored after ${formatDuration(outcome.durationMs)}: ${outcome.error.message}`);
-    } else {
-      printer.line(`Build '${build.name}' finished after ${formatDuration(outcome.durationMs)}.`);
-    }
-    return outcome;
-  });
+  };
+
+  const byName = new Map(groups.map((g) => [g.name, g]));
+  const runGroup = (group: PlanGroup): Promise<boolean> => {
+    let p = finished.get(group.name);
+    if (p) return p;
+    p = (async () => {
+      const deps = group.dependsOn.filter((d) => byName.has(d));
+      const results = await Promise.all(deps.map((d) => runGroup(byName.get(d)!)));
+      const failedDep = deps.find((_, i) => !results[i]);
+      if (failedDep !== undefined) {
+        for (const build of group.plan.builds) {
+          const label = `${group.prefix ?? ''}${build.name}`;
+          const error = new Error(`skipped: it starts from the image of template "${failedDep}", which did not build`);
+          printer.forBuild(label).error(error.message);
+          outcomes.push({ name: label, artifacts: [], cancelled: false, durationMs: 0, error });
+        }
+        return false;
+      }
+      const results2 = await Promise.all(group.plan.builds.map((b) => runOne(group, b)));
+      outcomes.push(...results2);
+      return results2.every((o) => !o.error);
+    })();
+    finished.set(group.name, p);
+    return p;
+  };
+  await Promise.all(groups.map(runGroup));
 
   printer.line('');
   printer.line(`==> Wait completed after ${formatDuration(Date.now() - started)}`);

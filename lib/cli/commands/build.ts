@@ -1,8 +1,12 @@
 import { randomUUID } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
 import * as readline from 'readline';
 import type { OnError } from '../../engine/build';
 import { RunJournal } from '../../engine/journal';
-import { RunState, runPlan } from '../../engine/run';
+import { PlanGroup, RunState, runPlans } from '../../engine/run';
+import { Problem, TemplateError } from '../../template/errors';
+import { Template } from '../../template/template';
 import { Printer } from '../../engine/ui';
 import { UsageError } from '../flags';
 import { loadPlan, loadTemplate } from '../load';
@@ -16,9 +20,76 @@ function askOnTerminal(question: string): Promise<string> {
   }));
 }
 
+interface SynthManifestFile {
+  readonly templates: readonly { readonly name: string; readonly file: string; readonly dependencies: readonly string[] }[];
+}
+
+/** What to build: one template file, or every template of a synth output directory. */
+function loadGroups(target: string, flags: CommandContext['flags'], output: CommandContext['output']): PlanGroup[] {
+  const addSecrets = (t: Template) => {
+    const sensitive = new Set(t.sensitiveVariables);
+    output.addSecrets(t.variables.filter((v) => sensitive.has(v.name) && v.default).map((v) => v.default!));
+  };
+  const isDir = target !== '-' && fs.existsSync(target) && fs.statSync(target).isDirectory();
+  if (!isDir) {
+    const template = loadTemplate(target);
+    addSecrets(template);
+    const plan = loadPlan(template, flags);
+    output.addSecrets(plan.secrets);
+    return [{ name: template.file, plan, dependsOn: [] }];
+  }
+
+  const manifestFile = path.join(target, 'manifest.json');
+  let manifest: SynthManifestFile;
+  try {
+    manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`${manifestFile}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found; run "kiln synth" first, or name a template file' : (e as Error).message}`, 'build');
+  }
+  // -only/-except take template names as well as build names.
+  const names = new Set(manifest.templates.map((t) => t.name));
+  const only = flags.lists.only ?? [];
+  const except = flags.lists.except ?? [];
+  const onlyTemplates = only.filter((n) => names.has(n));
+  const selected = manifest.templates
+    .filter((t) => !onlyTemplates.length || onlyTemplates.includes(t.name))
+    .filter((t) => !except.includes(t.name));
+  const buildFlags = {
+    ...flags,
+    lists: { ...flags.lists, only: only.filter((n) => !names.has(n)), except: except.filter((n) => !names.has(n)) },
+  };
+  const problems: Problem[] = [];
+  const groups: PlanGroup[] = [];
+  for (const entry of selected) {
+    try {
+      const template = loadTemplate(path.join(target, entry.file));
+      addSecrets(template);
+      const plan = loadPlan(template, buildFlags);
+      output.addSecrets(plan.secrets);
+      groups.push({ name: entry.name, plan, dependsOn: entry.dependencies, prefix: selected.length > 1 ? `${entry.name}/` : undefined });
+    } catch (e) {
+      if (!(e instanceof TemplateError)) throw e;
+      problems.push(...e.problems);
+    }
+  }
+  // Every template is checked before anything is built.
+  if (problems.length) throw new TemplateError(problems);
+  return groups;
+}
+
+function defaultTarget(): string {
+  try {
+    const config = JSON.parse(fs.readFileSync('kiln.json', 'utf8')) as { output?: string };
+    if (typeof config.output === 'string') return config.output;
+  } catch {
+    // No kiln.json: the default output directory.
+  }
+  return 'kiln.out';
+}
+
 export async function run({ flags, output, machineReadable }: CommandContext): Promise<number> {
-  if (flags.positionals.length !== 1) {
-    throw new UsageError(`expected one template path (or - for stdin), got ${flags.positionals.length}`, 'build');
+  if (flags.positionals.length > 1) {
+    throw new UsageError(`expected at most one template path or synth output directory, got ${flags.positionals.length}`, 'build');
   }
   const parallel = flags.strings['parallel-builds'] ?? '0';
   if (!/^\d+$/.test(parallel)) throw new UsageError(`-parallel-builds takes a whole number (0 = no limit), got ${JSON.stringify(parallel)}`, 'build');
@@ -26,11 +97,7 @@ export async function run({ flags, output, machineReadable }: CommandContext): P
   const tty = Boolean(process.stdout.isTTY && process.stdin.isTTY);
   if (onError === 'ask' && !tty) output.err('kiln: -on-error=ask needs a terminal; failed builds will be cleaned up');
 
-  const template = loadTemplate(flags.positionals[0]);
-  const sensitive = new Set(template.sensitiveVariables);
-  output.addSecrets(template.variables.filter((v) => sensitive.has(v.name) && v.default).map((v) => v.default!));
-  const plan = loadPlan(template, flags);
-  output.addSecrets(plan.secrets);
+  const groups = loadGroups(flags.positionals[0] ?? defaultTarget(), flags, output);
 
   const color = flags.bools.color !== false && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !process.env.PACKER_NO_COLOR;
   const printer = new Printer({
@@ -65,7 +132,7 @@ export async function run({ flags, output, machineReadable }: CommandContext): P
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const result = await runPlan(plan, {
+    const result = await runPlans(groups, {
       runId,
       printer,
       runtimes: RUNTIMES,
