@@ -58,6 +58,11 @@ const project = new typescript.TypeScriptProject({
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       collectCoverage: false,
+      testMatch: [
+        '<rootDir>/@(lib|test)/**/*(*.)@(spec|test).ts?(x)',
+        // The example's reusable construct package has its own tests.
+        '<rootDir>/cdk-app-example/hardened-base/test/**/*.test.ts',
+      ],
       testTimeout: 120_000,
     },
   },

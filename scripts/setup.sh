@@ -33,7 +33,12 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 log 'compiling'
-npx --no-install tsc --build
+npx --no-install projen compile >/dev/null
+
+if [ ! -e cdk-app-example/node_modules/kiln ] || [ ! -e cdk-app-example/node_modules/@kiln-example/hardened-base ]; then
+  log 'linking the example app to this checkout'
+  (cd cdk-app-example && npm install --no-audit --no-fund --no-package-lock --loglevel=error)
+fi
 
 # A tiny local base image: no registry can be reached, so images are made here.
 if ! docker image inspect kiln/busybox:latest >/dev/null 2>&1; then

@@ -1,0 +1,31 @@
+import { HardenedBase } from '@kiln-example/hardened-base';
+import { App, DockerBuilder, DockerTagPostProcessor, FileProvisioner, ImageTemplate, ShellProvisioner, SourceImage } from 'kiln';
+
+// Two images: a hardened base from a reusable construct package, and a web image built FROM it.
+const app = new App();
+
+const base = new HardenedBase(app, 'base', {
+  sourceImage: 'kiln/busybox:latest',
+  repository: 'kiln-example/base',
+  banner: 'Built by Kiln. Authorised use only.',
+});
+
+const web = new ImageTemplate(app, 'web', { description: 'A static web site served by busybox httpd, on the hardened base' });
+const port = web.addVariable('port', { default: '8080' });
+
+new DockerBuilder(web, 'docker', {
+  image: SourceImage.fromTemplate(base.template),
+  pull: false,
+  commit: true,
+  changes: [
+    `EXPOSE ${port}`,
+    'WORKDIR /srv/www',
+    `CMD ["httpd", "-f", "-v", "-p", "${port}", "-h", "/srv/www"]`,
+  ],
+});
+new ShellProvisioner(web, 'Prepare', { inline: ['mkdir -p /srv/www'] });
+new FileProvisioner(web, 'Site', { source: 'site/', destination: '/srv/www' });
+new ShellProvisioner(web, 'Permissions', { inline: ['chmod -R a+rX /srv/www', 'ls -l /srv/www'] });
+new DockerTagPostProcessor(web, 'Tag', { repository: 'kiln-example/web', tags: ['latest'] });
+
+app.synth();
