@@ -20,6 +20,8 @@ const BASE: Record<ComponentKind, { cls: string; options: string; optionList: st
 /** Fields whose TypeScript type is wider than their kind. */
 const TYPE_OVERRIDES: Record<string, string> = {
   'builder/docker/image': 'string | SourceImage',
+  // `tag` was a plain string in older templates; keep that spelling possible.
+  'post-processor/docker-tag/tag': 'string | string[]',
 };
 
 function tsType(spec: FieldSpec): string {

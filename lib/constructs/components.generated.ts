@@ -1343,7 +1343,7 @@ export interface DockerTagPostProcessorProps extends PostProcessorOptions {
    * @default - none
    * @deprecated use tags
    */
-  readonly tag?: string[];
+  readonly tag?: string | string[];
   /**
    * Passed `-f` to `docker tag` on Docker older than 1.12, which Kiln does not support.
    *

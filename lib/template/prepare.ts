@@ -133,7 +133,8 @@ export function prepare(template: Template, options: PrepareOptions): Plan {
   const overrides = options.overrides ?? {};
   const baseCtx = { templatePath: template.absPath, cwd, env: options.env, now };
 
-  if (template.minPackerVersion !== undefined) {
+  checkReferences(template, problems);
+  if (template.minPackerVersion) {
     if (!parseVersion(template.minPackerVersion)) {
       problems.add({ path: 'min_packer_version', message: `${show(template.minPackerVersion)} is not a version; write one such as "1.6.0"` });
     } else if (compareVersions(template.minPackerVersion, PACKER_COMPAT_VERSION) > 0) {
@@ -171,6 +172,12 @@ export function prepare(template: Template, options: PrepareOptions): Plan {
       problems.add({ path: `${entry.path}.name`, component: label(entry.type, entry.name), message: `cannot render the name: ${(e as Error).message}` });
     }
   }
+  const byName = new Map<string, BuilderEntry>();
+  for (const { entry, name } of named) {
+    const other = byName.get(name);
+    if (other) problems.add({ path: entry.path, component: label(entry.type, entry.name), message: `its name renders to ${show(name)}, the same as ${other.path}; rendered build names must be unique` });
+    byName.set(name, entry);
+  }
   problems.assertNone();
 
   const selected = named
@@ -188,6 +195,44 @@ export function prepare(template: Template, options: PrepareOptions): Plan {
 }
 
 type RenderBase = Omit<interpolate.InterpolateContext, 'stage'>;
+
+function knownBuilders(names: ReadonlySet<string>): string {
+  return names.size ? ` (builders: ${[...names].map((n) => show(n)).join(', ')})` : '';
+}
+
+function unknownBuilder(key: string, name: string, names: ReadonlySet<string>): string {
+  const hint = didYouMean(name, [...names]);
+  return `"${key}" names builder ${show(name)}, which does not exist` + (hint ? ` — did you mean ${show(hint)}?` : knownBuilders(names));
+}
+
+/**
+ * Packer's template validation (after parsing, before any build): there is a
+ * builder, and every only/except/override names an existing builder by its raw name.
+ */
+function checkReferences(template: Template, problems: ProblemList): void {
+  if (!template.builders.length) problems.add({ path: 'builders', message: 'at least one builder must be defined' });
+  const names = new Set(template.builders.map((b) => b.name));
+  const at = (path: string) => ({ ...template.source.locate(path.replace(/\]/g, '').split(/[.[]/).map((x) => (/^\d+$/.test(x) ? Number(x) : x))) });
+  for (const p of template.provisioners) {
+    if (p.only && p.except) {
+      problems.add({ ...at(p.path), path: p.path, component: p.type, message: 'only one of "only" and "except" may be set' });
+      continue;
+    }
+    for (const [key, list] of [['only', p.only], ['except', p.except]] as const) {
+      for (const n of list ?? []) if (!names.has(n)) problems.add({ ...at(p.path), path: p.path, component: p.type, message: unknownBuilder(key, n, names) });
+    }
+    for (const n of Object.keys(p.override ?? {})) {
+      if (!names.has(n)) problems.add({ ...at(p.path), path: p.path, component: p.type, message: `"override" names builder ${show(n)}, which does not exist` + knownBuilders(names) });
+    }
+  }
+  for (const chain of template.postProcessors) {
+    for (const pp of chain) {
+      for (const [key, list] of [['only', pp.only], ['except', pp.except]] as const) {
+        for (const n of list ?? []) if (!names.has(n)) problems.add({ path: pp.path, component: label(pp.type, pp.name), message: unknownBuilder(key, n, names) });
+      }
+    }
+  }
+}
 
 function prepareBuild(
   template: Template,

@@ -114,6 +114,10 @@ export function readTemplate(doc: SourceDocument, cwd: string = process.cwd()): 
       }));
       continue;
     }
+    if (keys[canonical]) {
+      problems.add(at([key], { path: key, message: `root key ${show(key)} repeats ${show(keys[canonical].key)}: keys that differ only in case are not allowed` }));
+      continue;
+    }
     keys[canonical] = { key, value };
   }
   const get = (k: string) => keys[k]?.value;
@@ -166,9 +170,7 @@ export function readTemplate(doc: SourceDocument, cwd: string = process.cwd()): 
   const buildersRaw = get('builders');
   if (buildersRaw !== undefined && !Array.isArray(buildersRaw)) {
     problems.add(at([keyOf('builders')], { path: 'builders', message: `must be a list of builder objects, got ${typeName(buildersRaw)}` }));
-  } else if (!buildersRaw || buildersRaw.length === 0) {
-    problems.add({ path: 'builders', message: 'at least one builder must be defined' });
-  } else {
+  } else if (buildersRaw) {
     const names = new Map<string, string>();
     buildersRaw.forEach((b, i) => {
       const p = `builders[${i}]`;
@@ -182,7 +184,7 @@ export function readTemplate(doc: SourceDocument, cwd: string = process.cwd()): 
         problems.add(at(loc, { path: p, message: `missing "type" (a string naming the builder, e.g. "docker")` }));
         return;
       }
-      const rawName = b.name ?? type;
+      const rawName = typeof b.name === 'number' || typeof b.name === 'boolean' ? String(b.name) : b.name || type;
       if (typeof rawName !== 'string') {
         problems.add(at([...loc, 'name'], { path: p, component: type, message: `"name" must be a string, got ${show(rawName)}` }));
         return;
@@ -197,7 +199,6 @@ export function readTemplate(doc: SourceDocument, cwd: string = process.cwd()): 
       builders.push({ path: p, type, name: rawName, config });
     });
   }
-  const builderNames = new Set(builders.map((b) => b.name));
 
   const readProvisioner = (value: unknown, p: string, loc: (string | number)[]): ProvisionerEntry | undefined => {
     if (!isObject(value)) {
@@ -212,8 +213,7 @@ export function readTemplate(doc: SourceDocument, cwd: string = process.cwd()): 
     const config: Record<string, unknown> = {};
     const meta: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
-      const m = PROVISIONER_META.find((x) => x === k.toLowerCase());
-      if (m) meta[m] = v;
+      if (PROVISIONER_META.includes(k)) meta[k] = v;
       else if (k !== 'type') config[k] = v;
     }
     const component = type;
@@ -228,24 +228,14 @@ export function readTemplate(doc: SourceDocument, cwd: string = process.cwd()): 
     };
     const only = list('only');
     const except = list('except');
-    if (only && except) {
-      problems.add(at(loc, { path: p, component, message: 'only one of "only" and "except" may be set' }));
-    } else {
-      for (const [key, names] of [['only', only], ['except', except]] as const) {
-        for (const n of names ?? []) {
-          if (!builderNames.has(n)) problems.add(at([...loc, key], { path: p, component, message: unknownBuilder(key, n, builderNames) }));
-        }
-      }
-    }
     let override: Record<string, Record<string, unknown>> | undefined;
-    if (meta.override !== undefined) {
+    if (meta.override !== undefined && meta.override !== null) {
       if (!isObject(meta.override)) {
         problems.add(at([...loc, 'override'], { path: p, component, message: `"override" must be an object of builder name → settings, got ${show(meta.override)}` }));
       } else {
         override = {};
         for (const [n, o] of Object.entries(meta.override)) {
-          if (!builderNames.has(n)) problems.add(at([...loc, 'override', n], { path: p, component, message: `"override" names builder ${show(n)}, which does not exist` + knownBuilders(builderNames) }));
-          else if (!isObject(o)) problems.add(at([...loc, 'override', n], { path: p, component, message: `"override.${n}" must be an object of settings, got ${show(o)}` }));
+          if (!isObject(o)) problems.add(at([...loc, 'override', n], { path: p, component, message: `"override.${n}" must be an object of settings, got ${show(o)}` }));
           else override[n] = o;
         }
       }
@@ -253,13 +243,15 @@ export function readTemplate(doc: SourceDocument, cwd: string = process.cwd()): 
     const durationMeta = (key: string): string | undefined => {
       const v = meta[key];
       if (v === undefined || v === null) return undefined;
-      if (typeof v === 'number') return `${v}ns`;
+      // Weak decoding: a number is nanoseconds, a boolean is 1ns or 0.
+      if (typeof v === 'number') return `${Math.trunc(v)}ns`;
+      if (typeof v === 'boolean') return v ? '1ns' : '0';
       if (typeof v === 'string' && isGoDuration(v)) return v;
       problems.add(at([...loc, key], { path: p, component, message: `"${key}" must be a duration such as "10s" or "2m", got ${show(v)}` }));
       return undefined;
     };
-    const maxRetries = meta.max_retries;
-    if (maxRetries !== undefined && typeof maxRetries !== 'string' && typeof maxRetries !== 'number') {
+    const maxRetries = typeof meta.max_retries === 'boolean' ? (meta.max_retries ? '1' : '0') : meta.max_retries;
+    if (maxRetries !== undefined && maxRetries !== null && typeof maxRetries !== 'string' && typeof maxRetries !== 'number') {
       problems.add(at([...loc, 'max_retries'], { path: p, component, message: `"max_retries" must be an integer, got ${show(maxRetries)}` }));
     }
     return {
@@ -319,8 +311,7 @@ export function readTemplate(doc: SourceDocument, cwd: string = process.cwd()): 
     const config: Record<string, unknown> = {};
     const meta: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(item)) {
-      const m = POST_PROCESSOR_META.find((x) => x === k.toLowerCase());
-      if (m) meta[m] = v;
+      if (POST_PROCESSOR_META.includes(k)) meta[k] = v;
       else config[k] = v;
     }
     const type = meta.type;
@@ -339,15 +330,7 @@ export function readTemplate(doc: SourceDocument, cwd: string = process.cwd()): 
     const list = (key: 'only' | 'except'): string[] | undefined => {
       const v = meta[key];
       if (v === undefined || v === null) return undefined;
-      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) {
-        for (const n of v as string[]) {
-          if (!builderNames.has(n)) {
-            problems.add(at([...loc, key], { path: p, component, message: unknownBuilder(key, n, builderNames) }));
-            ok = false;
-          }
-        }
-        return v as string[];
-      }
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v as string[];
       problems.add(at([...loc, key], { path: p, component, message: `"${key}" must be a list of builder names, got ${show(v)}` }));
       ok = false;
       return undefined;
@@ -378,15 +361,6 @@ export function readTemplate(doc: SourceDocument, cwd: string = process.cwd()): 
     postProcessors,
     source: doc,
   };
-}
-
-function knownBuilders(names: Set<string>): string {
-  return names.size ? ` (builders: ${[...names].map((n) => show(n)).join(', ')})` : '';
-}
-
-function unknownBuilder(key: string, name: string, names: Set<string>): string {
-  const hint = didYouMean(name, [...names]);
-  return `"${key}" names builder ${show(name)}, which does not exist` + (hint ? ` — did you mean ${show(hint)}?` : knownBuilders(names));
 }
 
 /** True for Go duration syntax ("1h2m", "300ms", "0"). */

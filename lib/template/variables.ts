@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { TemplateError, show } from './errors';
-import { parseSource } from './parse';
+import { formatOf, parseSource } from './parse';
 
 /** Where a variable's value came from, in the order the user gave them on the command line. */
 export type VariableSource =
@@ -25,16 +25,36 @@ export function readVarFile(file: string): Record<string, string> {
     const code = (e as NodeJS.ErrnoException).code;
     throw new TemplateError([{ file, message: `cannot read the variables file: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}` }]);
   }
-  const doc = parseSource(text, file);
-  const value = doc.value;
+  // Unlike templates, variable files may repeat a key (the last one wins), as in Packer.
+  let value: unknown;
+  let locate: (p: string[]) => { line: number; column: number } | undefined = () => undefined;
+  if (formatOf(file) === 'json') {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      parseSource(text, file); // throws the positioned syntax error
+    }
+  } else {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const YAML = require('yaml') as typeof import('yaml');
+    const doc = YAML.parseDocument(text, { uniqueKeys: false });
+    if (doc.errors.length) parseSource(text, file);
+    value = doc.toJS();
+    locate = () => undefined;
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TemplateError([{ file, message: 'a variables file must be an object of name → string value' }]);
   }
   const problems = [];
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value)) {
+  for (const [k, v] of Object.entries(value as object)) {
+    // A null value sets the variable to the empty string (it still counts as given).
+    if (v === null) {
+      out[k] = '';
+      continue;
+    }
     if (typeof v !== 'string') {
-      problems.push({ file, ...doc.locate([k]), path: k, message: `value must be a string, got ${show(v)}` + (typeof v === 'number' || typeof v === 'boolean' ? ` — write "${String(v)}"` : '') });
+      problems.push({ file, ...locate([k]), path: k, message: `value must be a string, got ${show(v)}` + (typeof v === 'number' || typeof v === 'boolean' ? ` — write "${String(v)}"` : '') });
       continue;
     }
     out[k] = v;

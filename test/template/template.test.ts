@@ -1,5 +1,7 @@
 import { TemplateError } from '../../lib/template/errors';
 import { parseSource } from '../../lib/template/parse';
+import { CATALOG } from '../../lib/components/catalog';
+import { prepare } from '../../lib/template/prepare';
 import { readTemplate } from '../../lib/template/template';
 
 function read(value: unknown, file = 't.json') {
@@ -9,6 +11,16 @@ function read(value: unknown, file = 't.json') {
 function problems(value: unknown, file = 't.json'): string[] {
   try {
     read(value, file);
+  } catch (e) {
+    if (e instanceof TemplateError) return e.problems.map((p) => `${p.path ?? ''}${p.component ? ` (${p.component})` : ''}: ${p.message}`);
+    throw e;
+  }
+  throw new Error('expected a TemplateError');
+}
+
+function prepareProblems(value: unknown): string[] {
+  try {
+    prepare(read(value), { catalog: { kinds: CATALOG } });
   } catch (e) {
     if (e instanceof TemplateError) return e.problems.map((p) => `${p.path ?? ''}${p.component ? ` (${p.component})` : ''}: ${p.message}`);
     throw e;
@@ -39,7 +51,6 @@ describe('reading the template structure', () => {
       '_bad: a comment must be a string, got a number',
       'buiders: unknown root key "buiders" — did you mean "builders"? (allowed: variables, sensitive-variables, builders, provisioners, post-processors, description, min_packer_version, error-cleanup-provisioner, push, and "_"-prefixed comments)',
       'variables.n: value must be a string (or null for a required variable), got 5 — write "5"',
-      'builders: at least one builder must be defined',
       'provisioners[0]: missing "type" (a string naming the provisioner, e.g. "shell")',
     ]);
   });
@@ -88,8 +99,8 @@ describe('reading the template structure', () => {
     expect(t.provisioners[0].config).toEqual({ inline: ['true'] });
   });
 
-  test('provisioner only/except/override must name existing builders (raw names)', () => {
-    expect(problems({
+  test('provisioner only/except/override must name existing builders (raw names), checked when preparing', () => {
+    expect(prepareProblems({
       builders: [{ ...nullBuilder, name: 'web' }],
       provisioners: [
         { type: 'shell', inline: ['x'], only: ['wbe'] },
