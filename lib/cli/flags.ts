@@ -61,7 +61,7 @@ export function parseFlags(argv: readonly string[], specs: readonly FlagSpec[], 
     const spec = byName.get(name);
     if (!spec) {
       const known = specs.map((s) => `-${s.name}`).join(', ');
-      throw new UsageError(`unknown flag -${name} for "kiln ${command}"` + (known ? ` (flags: ${known})` : ''), command);
+      throw new UsageError(`unknown flag -${name} in "kiln ${[command, ...argv].join(' ')}"` + (known ? ` (flags: ${known})` : ''), command);
     }
     let value: string | undefined = eq >= 0 ? body.slice(eq + 1) : undefined;
     if (spec.kind === 'bool') {

@@ -1,4 +1,5 @@
 import { CATALOG } from '../components/catalog';
+import { TemplateError } from '../template/errors';
 import { loadSource } from '../template/parse';
 import { Plan, prepare } from '../template/prepare';
 import { Template, readTemplate } from '../template/template';
@@ -23,11 +24,27 @@ export function loadTemplate(file: string): Template {
   return readTemplate(loadSource(file));
 }
 
+/**
+ * Command-line variables, with problems reported against the template they are
+ * for (a bad -var-file names both files).
+ */
+function overridesFor(template: Template, flags: ParsedFlags): Record<string, string> {
+  try {
+    return resolveOverrides(variableSources(flags));
+  } catch (e) {
+    if (!(e instanceof TemplateError)) throw e;
+    throw new TemplateError(e.problems.map((p) => {
+      const where = p.file ? `-var-file ${p.file}${p.line !== undefined ? `:${p.line}` : ''}: ` : '';
+      return { file: template.file, message: `${where}${p.path ? `${p.path}: ` : ''}${p.message}` };
+    }));
+  }
+}
+
 /** Reads, renders and prepares a template as the flags say. Throws TemplateError. */
 export function loadPlan(template: Template, flags: ParsedFlags): Plan {
   return prepare(template, {
     catalog: { kinds: CATALOG },
-    overrides: resolveOverrides(variableSources(flags)),
+    overrides: overridesFor(template, flags),
     only: flags.lists.only,
     except: flags.lists.except,
   });
