@@ -127,6 +127,10 @@ export function readTemplate(doc: SourceDocument, cwd: string = process.cwd()): 
   if (description !== undefined && typeof description !== 'string') {
     problems.add(at([keyOf('description')], { path: 'description', message: `must be a string, got ${typeName(description)}` }));
   }
+  const push = get('push');
+  if (push !== undefined && push !== null && (typeof push !== 'object' || Array.isArray(push))) {
+    problems.add(at([keyOf('push')], { path: 'push', message: `must be an object (the legacy Atlas settings, which Kiln ignores), got ${typeName(push)}` }));
+  }
   const minVersion = get('min_packer_version');
   if (minVersion !== undefined && typeof minVersion !== 'string') {
     problems.add(at([keyOf('min_packer_version')], { path: 'min_packer_version', message: `must be a version string such as "1.6.0", got ${show(minVersion)}` }));
