@@ -119,13 +119,13 @@ describe('synthesizing templates', () => {
     new RawProvisioner(u, 'Raw2', { type: 'shell', config: { inlin: ['x'] }, only: [raw] });
     const problems = synthErrors(() => app.synth());
     expect(problems).toEqual([
-      'web/Setup: local path "setup.sh" does not exist (resolved to ' + path.join(work, 'setup.sh') + ')',
+      `web/Setup: local path "setup.sh" does not exist (resolved to ${path.join(work, 'setup.sh')})`,
       'web/Docker (docker): only one of "commit", "discard" and "export_path" may be set',
-      expect.stringMatching(/^web\/Setup \(shell\): only one of "inline", "script" and "scripts" may be set/),
-      expect.stringMatching(/^web\/Setup \(shell\): .*setup\.sh/),
+      'web/Setup (shell): only one of "inline", "script" and "scripts" may be set',
+      `web/Setup (shell): script "setup.sh" does not exist (resolved to ${path.join(work, 'setup.sh')})`,
       'db/Raw (dokcer): unknown builder type "dokcer" — did you mean "docker"?; Kiln supports "docker", "null", "file"',
-    ].filter(Boolean).slice(0, problems.length));
-    expect(problems.some((p) => p.startsWith('db/Raw2 (shell): unknown key "inlin" — did you mean "inline"?'))).toBe(problems.length > 5 || true);
+      'db/Raw2 (shell): unknown key "inlin" — did you mean "inline"?',
+    ]);
     // Nothing was written.
     expect(fs.existsSync(path.join(work, 'out'))).toBe(false);
   });
@@ -226,9 +226,9 @@ describe('image dependencies', () => {
 });
 
 describe('synth output', () => {
-  function exampleApp(outdir: string) {
+  function exampleApp(outdir: string, script = '#!/bin/sh\necho setup\n') {
     fs.mkdirSync(path.join(work, 'files', 'conf'), { recursive: true });
-    fs.writeFileSync(path.join(work, 'files', 'setup.sh'), '#!/bin/sh\necho setup\n');
+    fs.writeFileSync(path.join(work, 'files', 'setup.sh'), script);
     fs.writeFileSync(path.join(work, 'files', 'conf', 'app.conf'), 'port=80\n');
     const app = new App({ outdir });
     const t = new ImageTemplate(app, 'web', { description: 'web image' });
@@ -264,8 +264,7 @@ describe('synth output', () => {
   test('changing a staged file changes the fingerprint; changing nothing keeps it', () => {
     const first = exampleApp(path.join(work, 'a')).synth().templates[0].fingerprint;
     const again = exampleApp(path.join(work, 'b')).synth().templates[0].fingerprint;
-    fs.writeFileSync(path.join(work, 'files', 'setup.sh'), '#!/bin/sh\necho changed\n');
-    const changed = exampleApp(path.join(work, 'c')).synth().templates[0].fingerprint;
+    const changed = exampleApp(path.join(work, 'c'), '#!/bin/sh\necho changed\n').synth().templates[0].fingerprint;
     expect(again).toBe(first);
     expect(changed).not.toBe(first);
   });
