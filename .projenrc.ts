@@ -58,6 +58,8 @@ const project = new typescript.TypeScriptProject({
     updateSnapshot: javascript.UpdateSnapshot.NEVER,
     jestConfig: {
       collectCoverage: false,
+      // Sources are compiled in place: resolve the .ts, never a stale .js beside it.
+      moduleFileExtensions: ['ts', 'tsx', 'js', 'json', 'node'],
       testMatch: [
         '<rootDir>/@(lib|test)/**/*(*.)@(spec|test).ts?(x)',
         // The example's reusable construct package has its own tests.

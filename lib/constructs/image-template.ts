@@ -17,7 +17,7 @@ export interface ImageTemplateProps {
    */
   readonly minPackerVersion?: string;
   /**
-   * The file name in the synth output: `<templateName>.pkr.json`. Unique in the app.
+   * The file name in the synth output: `<templateName>.json`. Unique in the app.
    * @default - the construct id
    */
   readonly templateName?: string;
@@ -63,7 +63,7 @@ export class Variable {
 /**
  * One Packer template: its variables, builders (one build each), provisioners
  * in the order they were added, and post-processors. Synth writes it as
- * `<templateName>.pkr.json`.
+ * `<templateName>.json`.
  */
 export class ImageTemplate extends Construct {
   public static isImageTemplate(x: unknown): x is ImageTemplate {

@@ -282,7 +282,7 @@ export function synthesizeTemplates(root: IConstruct): SynthesizedTemplate[] {
     }
     // Validate exactly as `kiln validate` would; required variables get a stand-in value.
     try {
-      const doc = parseSource(JSON.stringify(checked.json), `${t.templateName}.pkr.json`);
+      const doc = parseSource(JSON.stringify(checked.json), templateFileName(t.templateName));
       const overrides = Object.fromEntries(t.variables.filter((v) => v.required).map((v) => [v.name, '1']));
       prepare(readTemplate(doc), { catalog: { kinds: CATALOG }, overrides });
     } catch (e) {
@@ -352,13 +352,25 @@ export interface SynthManifest {
 
 export const MANIFEST_VERSION = '1';
 
+/**
+ * `<name>.json`. Not `.pkr.json`: Packer 1.6 reads files with that suffix as
+ * HCL2 JSON and would reject a legacy JSON template under that name.
+ */
+export function templateFileName(name: string): string {
+  return `${name}.json`;
+}
+
 /** Writes templates, assets and manifest.json to `outdir`, replacing an earlier synth output there. */
 export function writeOutput(outdir: string, templates: readonly SynthesizedTemplate[]): SynthManifest {
   fs.mkdirSync(outdir, { recursive: true });
-  // Remove what an earlier synth wrote, and only that.
-  for (const name of fs.readdirSync(outdir)) {
-    if (name.endsWith('.pkr.json') || name === 'manifest.json' || name === 'assets') fs.rmSync(path.join(outdir, name), { recursive: true, force: true });
+  // Remove what an earlier synth wrote (its manifest lists it), and only that.
+  try {
+    const old = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8')) as SynthManifest;
+    for (const t of old.templates ?? []) fs.rmSync(path.join(outdir, path.basename(t.file)), { force: true });
+  } catch {
+    // No earlier output.
   }
+  for (const name of ['manifest.json', 'assets']) fs.rmSync(path.join(outdir, name), { recursive: true, force: true });
   for (const t of templates) {
     for (const a of t.assets) {
       const dst = path.join(outdir, a.staged);
@@ -366,13 +378,13 @@ export function writeOutput(outdir: string, templates: readonly SynthesizedTempl
       fs.mkdirSync(path.dirname(dst), { recursive: true });
       fs.cpSync(a.source, dst, { recursive: true, preserveTimestamps: false });
     }
-    fs.writeFileSync(path.join(outdir, `${t.name}.pkr.json`), stableJson(t.json));
+    fs.writeFileSync(path.join(outdir, templateFileName(t.name)), stableJson(t.json));
   }
   const manifest: SynthManifest = {
     version: MANIFEST_VERSION,
     templates: [...templates].sort((a, b) => a.name.localeCompare(b.name)).map((t) => ({
       name: t.name,
-      file: `${t.name}.pkr.json`,
+      file: templateFileName(t.name),
       constructPath: t.template.node.path,
       addr: t.template.node.addr,
       fingerprint: t.fingerprint,

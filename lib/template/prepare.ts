@@ -166,7 +166,8 @@ export function prepare(template: Template, options: PrepareOptions): Plan {
   const named: { entry: BuilderEntry; name: string }[] = [];
   for (const entry of template.builders) {
     try {
-      const name = interpolate.render(entry.name, { ...baseCtx, stage: 'build-name', userVariables: variables });
+      // Packer renders names repeatedly: a variable may itself hold {{ }}.
+      const name = interpolate.renderRepeatedly(entry.name, { ...baseCtx, stage: 'build-name', userVariables: variables });
       named.push({ entry, name });
     } catch (e) {
       problems.add({ path: `${entry.path}.name`, component: label(entry.type, entry.name), message: `cannot render the name: ${(e as Error).message}` });
@@ -275,7 +276,8 @@ function prepareBuild(
     let maxRetries = 0;
     if (p.maxRetries !== undefined) {
       try {
-        const rendered = interpolate.render(p.maxRetries, { ...buildCtx, stage: 'provisioner', data: placeholders });
+        // Rendered with user variables only, like build names (build_name is not available here in Packer).
+        const rendered = interpolate.renderRepeatedly(p.maxRetries, { ...ctx, stage: 'build-name', data: null });
         if (!/^[+-]?\d+$/.test(rendered.trim())) throw new Error(`got ${show(rendered)}`);
         maxRetries = parseInt(rendered, 10);
       } catch (e) {

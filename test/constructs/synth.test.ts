@@ -248,7 +248,7 @@ describe('synth output', () => {
 
   test('local files are staged under assets/<content hash>/ and referenced through template_dir', () => {
     exampleApp(path.join(work, 'kiln.out')).synth();
-    const json = JSON.parse(fs.readFileSync(path.join(work, 'kiln.out', 'web.pkr.json'), 'utf8'));
+    const json = JSON.parse(fs.readFileSync(path.join(work, 'kiln.out', 'web.json'), 'utf8'));
     expect(json.provisioners[0].script).toMatch(/^\{\{template_dir\}\}\/assets\/[0-9a-f]{64}\/setup\.sh$/);
     expect(json.provisioners[1].source).toMatch(/^\{\{template_dir\}\}\/assets\/[0-9a-f]{64}\/conf\/$/);
     const staged = json.provisioners[0].script.replace('{{template_dir}}', path.join(work, 'kiln.out'));

@@ -106,13 +106,17 @@ describe('reading the template structure', () => {
         { type: 'shell', inline: ['x'], only: ['wbe'] },
         { type: 'shell', inline: ['x'], only: ['web'], except: ['web'] },
         { type: 'shell', inline: ['x'], override: { db: { inline: ['y'] } } },
-        { type: 'shell', inline: ['x'], pause_before: 'soon' },
       ],
     })).toEqual([
       'provisioners[0] (shell): "only" names builder "wbe", which does not exist — did you mean "web"?',
       'provisioners[1] (shell): only one of "only" and "except" may be set',
       'provisioners[2] (shell): "override" names builder "db", which does not exist (builders: "web")',
-      'provisioners[3] (shell): "pause_before" must be a duration such as "10s" or "2m", got "soon"',
+    ]);
+  });
+
+  test('a malformed pause_before is a structural problem', () => {
+    expect(problems({ builders: [nullBuilder], provisioners: [{ type: 'shell', inline: ['x'], pause_before: 'soon' }] })).toEqual([
+      'provisioners[0] (shell): "pause_before" must be a duration such as "10s" or "2m", got "soon"',
     ]);
   });
 });
