@@ -1,0 +1,107 @@
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+/*
+ * Runs the compiled CLI (bin/kiln) the way a user does, in a sandbox: a fresh
+ * working directory, its own KILN_STATE_DIR and its own TMPDIR, so a test can
+ * tell that nothing is left behind. Docker is pointed at a socket that does
+ * not exist: these tests never touch containers, not even through
+ * `kiln cleanup`. lib/ must be compiled first (scripts/test.sh does it).
+ */
+
+export const ROOT = path.resolve(__dirname, '../..');
+export const KILN = path.join(ROOT, 'bin/kiln');
+export const ESC = '\x1b[';
+
+beforeAll(() => {
+  if (!fs.existsSync(path.join(ROOT, 'lib/cli/main.js'))) {
+    throw new Error('lib/ is not compiled: run "npx tsc --build" first (scripts/test.sh does)');
+  }
+});
+
+export interface Sandbox {
+  /** Where templates live and commands run. */
+  readonly dir: string;
+  /** KILN_STATE_DIR: journals go to `${state}/runs`. */
+  readonly state: string;
+  /** TMPDIR of the kiln process: every temporary directory it makes is in here. */
+  readonly tmp: string;
+}
+
+const sandboxes: string[] = [];
+afterAll(() => {
+  for (const d of sandboxes) fs.rmSync(d, { recursive: true, force: true });
+});
+
+export function sandbox(template?: object): Sandbox {
+  const root = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-cli-test-')));
+  sandboxes.push(root);
+  const box = { dir: path.join(root, 'work'), state: path.join(root, 'state'), tmp: path.join(root, 'tmp') };
+  for (const d of Object.values(box)) fs.mkdirSync(d);
+  if (template) fs.writeFileSync(path.join(box.dir, 'template.json'), JSON.stringify(template, null, 2));
+  return box;
+}
+
+function environment(box: Sandbox): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, KILN_STATE_DIR: box.state, TMPDIR: box.tmp, DOCKER_HOST: 'unix:///nonexistent/kiln-test/docker.sock' };
+  delete env.NO_COLOR;
+  delete env.PACKER_NO_COLOR;
+  return env;
+}
+
+export interface Finished {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export function start(box: Sandbox, args: string[]): { child: ChildProcess; done: Promise<Finished> } {
+  const child = spawn(process.execPath, [KILN, ...args], { cwd: box.dir, env: environment(box), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => { stdout += c.toString(); });
+  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const done = new Promise<Finished>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return { child, done };
+}
+
+export function kiln(box: Sandbox, args: string[]): Promise<Finished> {
+  return start(box, args).done;
+}
+
+/** Runs kiln on a pseudo-terminal (util-linux `script`), where colour is on by default. */
+export function kilnOnTerminal(box: Sandbox, args: string[]): string {
+  const command = [process.execPath, KILN, ...args].map((a) => `'${a}'`).join(' ');
+  return spawnSync('script', ['-qec', command, '/dev/null'], { cwd: box.dir, env: environment(box), encoding: 'utf8' }).stdout;
+}
+
+export function read(dir: string, name: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(dir, name), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export async function waitFor(check: () => boolean, ms = 15_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const nullBuild = { type: 'null', communicator: 'none' };
+export const hasScript = spawnSync('script', ['--version']).status === 0;
+
