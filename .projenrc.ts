@@ -77,8 +77,10 @@ project.testTask.reset('jest --ci --json --outputFile=test-reports/results.json'
 });
 project.testTask.spawn(project.tasks.tryFind('eslint')!);
 
-// Typed constructs are generated from the component declarations before each compile.
-project.preCompileTask.exec('ts-node --project projenrc/tsconfig.json projenrc/generate-constructs.ts');
+// From the component declarations, before each compile: the typed constructs (committed) and
+// the precompiled schema validators (build artifacts). --prefer-ts-exts: read sources, not stale .js.
+project.preCompileTask.exec('ts-node --prefer-ts-exts --project projenrc/tsconfig.json projenrc/generate-constructs.ts');
+project.preCompileTask.exec('ts-node --prefer-ts-exts --project projenrc/tsconfig.json projenrc/generate-schemas.ts');
 
 // The package step (npm pack) is not needed for a CLI that runs from its checkout.
 project.tasks.tryFind('package')?.reset();

@@ -46,12 +46,66 @@ function excerpt(text: string, line: number, column: number): string {
  */
 export function parseSource(text: string, file: string, format: SourceFormat = formatOf(file)): SourceDocument {
   if (format === 'json') {
+    let value: unknown;
     try {
-      JSON.parse(text);
+      value = JSON.parse(text);
     } catch (e) {
       throw new TemplateError([jsonSyntaxProblem(text, file, (e as Error).message)]);
     }
+    // The common case stays on JSON.parse; the YAML parser (for positions) loads only when needed.
+    if (!hasDuplicateKeys(text)) {
+      let full: SourceDocument | undefined;
+      return { file, value, locate: (p) => (full ??= parseWithPositions(text, file, format)).locate(p) };
+    }
   }
+  return parseWithPositions(text, file, format);
+}
+
+/**
+ * True when some object in (already valid) JSON text repeats a key. A plain
+ * scan, much cheaper than a second full parse.
+ */
+export function hasDuplicateKeys(text: string): boolean {
+  const stack: ({ keys: Set<string>; expectKey: boolean } | null)[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      let escaped = false;
+      while (j < text.length) {
+        const d = text.charCodeAt(j);
+        if (d === 0x5c) {
+          escaped = true;
+          j += 2;
+          continue;
+        }
+        if (d === 0x22) break;
+        j++;
+      }
+      const top = stack[stack.length - 1];
+      if (top && top.expectKey) {
+        const raw = text.slice(i + 1, j);
+        const key = escaped ? (JSON.parse(`"${raw}"`) as string) : raw;
+        if (top.keys.has(key)) return true;
+        top.keys.add(key);
+        top.expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b /* { */) {
+      stack.push({ keys: new Set(), expectKey: true });
+    } else if (c === 0x5b /* [ */) {
+      stack.push(null);
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+    } else if (c === 0x2c /* , */) {
+      const top = stack[stack.length - 1];
+      if (top) top.expectKey = true;
+    }
+  }
+  return false;
+}
+
+function parseWithPositions(text: string, file: string, format: SourceFormat): SourceDocument {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const YAML = require('yaml') as typeof import('yaml');
   const counter = new YAML.LineCounter();

@@ -11,30 +11,30 @@ import { show } from './errors';
 const BOOL_STRINGS = ['1', 't', 'T', 'TRUE', 'true', 'True', '0', 'f', 'F', 'FALSE', 'false', 'False', ''];
 // Go's strconv.ParseInt with base 0, plus "" (weak decoding reads an empty string as 0).
 const INT_PATTERN = '^([+-]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]*|[1-9][0-9]*))?$';
-const INT_LIST_PATTERN = '^\\s*[+-]?[0-9]+(\\s*,\\s*[+-]?[0-9]+)*\\s*$';
+const INT_LIST_PATTERN = '^\\s*([+-]?[0-9]+(\\s*,\\s*[+-]?[0-9]+)*)?\\s*$';
 const DURATION_PATTERN = '^([+-]?0|[+-]?(([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h))+)$';
 const scalar = { type: ['string', 'number', 'boolean'] };
 
 function kindSchema(spec: FieldSpec): object {
-  // Every field may be null: Packer treats a null value as "not set".
-  const nullable = (schema: object) => ({ anyOf: [{ type: 'null' }, schema] });
+  // Every field may be null: Packer treats a null value as "not set". Type lists
+  // rather than nested anyOf keep the compiled validators small and fast.
   const int = { anyOf: [{ type: ['number', 'boolean'] }, { type: 'string', pattern: INT_PATTERN }] };
   switch (spec.kind) {
     case 'string':
-      return nullable(spec.allowed ? { type: 'string', enum: [...spec.allowed] } : scalar);
+      return spec.allowed ? { type: ['string', 'null'], enum: [...spec.allowed, null] } : { type: ['string', 'number', 'boolean', 'null'] };
     case 'boolean':
-      return nullable({ anyOf: [{ type: ['boolean', 'number'] }, { type: 'string', enum: BOOL_STRINGS }] });
+      return { anyOf: [{ type: ['boolean', 'number', 'null'] }, { type: 'string', enum: BOOL_STRINGS }] };
     case 'integer':
-      return nullable(int);
+      return { anyOf: [{ type: ['number', 'boolean', 'null'] }, { type: 'string', pattern: INT_PATTERN }] };
     case 'duration':
-      return nullable({ anyOf: [{ type: 'number' }, { type: 'string', pattern: DURATION_PATTERN }] });
+      return { anyOf: [{ type: ['number', 'null'] }, { type: 'string', pattern: DURATION_PATTERN }] };
     case 'string-list':
-      return nullable({ anyOf: [{ type: 'array', items: scalar }, { type: 'string' }, { type: 'object', maxProperties: 0 }] });
+      return { anyOf: [{ type: ['array'], items: scalar }, { type: ['string', 'null'] }, { type: 'object', maxProperties: 0 }] };
     case 'integer-list':
       // A comma-separated string is split, then each part read as an integer.
-      return nullable({ anyOf: [{ type: 'array', items: int }, int, { type: 'string', pattern: INT_LIST_PATTERN }, { type: 'object', maxProperties: 0 }] });
+      return { anyOf: [{ type: 'array', items: int }, { type: ['number', 'boolean', 'null'] }, { type: 'string', pattern: INT_LIST_PATTERN }, { type: 'object', maxProperties: 0 }] };
     case 'string-map':
-      return nullable({ type: 'object', additionalProperties: scalar });
+      return { type: ['object', 'null'], additionalProperties: scalar };
     case 'json':
       return {};
   }
@@ -58,11 +58,33 @@ export function jsonSchemaOf(decl: ComponentDeclaration): Record<string, unknown
   };
 }
 
+/** A short hash of a schema, to tell whether precompiled code was made from it. */
+export function schemaHash(schema: object): string {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('crypto') as typeof import('crypto')).createHash('sha1').update(JSON.stringify(schema)).digest('hex');
+}
+
 const validators = new Map<ComponentDeclaration, ValidateFunction>();
 let ajvInstance: import('ajv').default | undefined;
+/** The file of a schema's precompiled validator: `schemas/builder-docker.js`. */
+export function precompiledFile(schema: Record<string, unknown>): string {
+  return `${String(schema.$id).replace(/^kiln:/, '').replace('/', '-')}.js`;
+}
+
+/** Validation code compiled at build time (projenrc/generate-schemas.ts), if present and current. */
+function precompiledValidator(schema: Record<string, unknown>): ValidateFunction | undefined {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(`./schemas/${precompiledFile(schema)}`) as { validate: ValidateFunction; hash: string };
+    return mod.hash === schemaHash(schema) ? mod.validate : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function validatorOf(decl: ComponentDeclaration): ValidateFunction {
   let v = validators.get(decl);
+  if (!v) v = precompiledValidator(jsonSchemaOf(decl));
   if (!v) {
     if (!ajvInstance) {
       // Loaded on first use so that commands which never validate a config stay fast.
@@ -71,8 +93,8 @@ function validatorOf(decl: ComponentDeclaration): ValidateFunction {
       ajvInstance = new Ajv({ allErrors: true, strict: false });
     }
     v = ajvInstance.compile(jsonSchemaOf(decl));
-    validators.set(decl, v);
   }
+  validators.set(decl, v);
   return v;
 }
 

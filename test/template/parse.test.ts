@@ -29,6 +29,11 @@ describe('parsing template files', () => {
     expect(problemsOf(() => parseSource(text, 'dup.json'))).toMatch(/^dup\.json:3:35: duplicate key "name": keys must be unique in every object/);
   });
 
+  test('keys spelled with escapes are the same key', () => {
+    expect(problemsOf(() => parseSource('{"a": 1, "\\u0061": 2}', 'esc.json'))).toMatch(/^esc\.json:1:10: duplicate key/);
+    expect(parseSource('{"a": {"b": 1}, "b": [{"a": 1}, {"a": 2}]}', 'ok.json').value).toEqual({ a: { b: 1 }, b: [{ a: 1 }, { a: 2 }] });
+  });
+
   test('duplicate keys are rejected in YAML too', () => {
     const text = 'builders:\n  - type: "null"\n    type: file\n';
     expect(problemsOf(() => parseSource(text, 'dup.yaml'))).toMatch(/^dup\.yaml:3:5: duplicate key "type"/);
