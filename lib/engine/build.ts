@@ -1,13 +1,13 @@
 import * as fs from 'fs/promises';
 import * as os from 'os';
 import * as path from 'path';
-import type { PreparedBuild, PreparedProvisioner } from '../template/prepare';
 import { CleanupStack } from './cleanup';
 import { RunJournal } from './journal';
 import {
   Artifact, BuildEnvironment, BuildUi, Communicator, GeneratedData, PostProcessorRuntime,
   ProvisionHook, ProvisionerRuntime, BuilderRuntime,
 } from './types';
+import type { PreparedBuild, PreparedProvisioner } from '../template/prepare';
 
 /**
  * Runs one prepared build: the builder (which calls back to provision), the
@@ -98,6 +98,7 @@ export async function runBuild(opts: BuildOptions): Promise<BuildOutcome> {
     cleanups,
     interpolation: opts.interpolation,
     force: opts.force,
+    journal: opts.journal,
     tempDir: async (purpose) => {
       const dir = await fs.mkdtemp(path.join(os.tmpdir(), `kiln-${purpose}-`));
       opts.journal?.add('dir', dir);
@@ -159,7 +160,7 @@ export async function runBuild(opts: BuildOptions): Promise<BuildOutcome> {
       } catch (e) {
         if (signal.aborted) throw e;
         if (onError === 'ask') {
-          const answer = await askOnError(ui, e as Error);
+          const answer = await askOnError(ui, e as Error, signal);
           if (answer === 'retry') continue;
           onError = answer === 'abort' ? 'abort' : 'cleanup';
         }
@@ -205,20 +206,24 @@ export async function runBuild(opts: BuildOptions): Promise<BuildOutcome> {
   if (!builderArtifact) return done([]);
 
   const { artifacts, errors } = await runPostProcessors(opts, env, builderArtifact);
+  // Post-processors register cleanups too (temporary directories, partial
+  // files); the builder's were unwound above, so theirs are unwound here.
+  await cleanups.unwind((what, e) => ui.error(`cleaning up ${what} failed: ${e.message}`));
   if (signal.aborted) return done([], abortError(signal));
   if (errors.length) {
-    const err = new Error(errors.length === 1 ? errors[0].message : `${errors.length} errors: ${errors.map((e) => e.message).join('; ')}`);
+    // Packer's MultiError layout, even for one error.
+    const err = new Error(`${errors.length} error(s) occurred:\n\n${errors.map((e) => `* ${e.message}`).join('\n')}`);
     return done([], err);
   }
   return done(artifacts);
 }
 
-async function askOnError(ui: BuildUi, e: Error): Promise<'cleanup' | 'abort' | 'retry'> {
+async function askOnError(ui: BuildUi, e: Error, signal: AbortSignal): Promise<'cleanup' | 'abort' | 'retry'> {
   ui.error(e.message);
   for (;;) {
     let answer: string;
     try {
-      answer = (await ui.ask('[c] Clean up and exit, [a] abort without cleanup, or [r] retry step (build may fail even if retry succeeds)? ')).trim().toLowerCase();
+      answer = (await ui.ask('[c] Clean up and exit, [a] abort without cleanup, or [r] retry step (build may fail even if retry succeeds)? ', signal)).trim().toLowerCase();
     } catch {
       return 'cleanup'; // no terminal: clean up, as Packer does
     }
@@ -229,7 +234,11 @@ async function askOnError(ui: BuildUi, e: Error): Promise<'cleanup' | 'abort' | 
 }
 
 /** Packer's artifact pipeline (see the reference, "Artifact pipeline"). */
-async function runPostProcessors(opts: BuildOptions, env: BuildEnvironment, builderArtifact: Artifact): Promise<{ artifacts: Artifact[]; errors: Error[] }> {
+async function runPostProcessors(
+  opts: BuildOptions,
+  env: BuildEnvironment,
+  builderArtifact: Artifact,
+): Promise<{ artifacts: Artifact[]; errors: Error[] }> {
   const { build, ui, signal } = opts;
   const artifacts: Artifact[] = [];
   const errors: Error[] = [];

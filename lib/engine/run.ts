@@ -1,8 +1,8 @@
-import type { Plan, PreparedBuild } from '../template/prepare';
 import { BuildOutcome, OnError, RuntimeLoader, runBuild } from './build';
 import { CleanupStack } from './cleanup';
 import { RunJournal } from './journal';
 import { Printer, formatDuration } from './ui';
+import type { Plan, PreparedBuild } from '../template/prepare';
 
 /**
  * Runs every build of a plan, in parallel up to a limit, and prints Packer's
@@ -112,9 +112,9 @@ export async function runPlans(groups: readonly PlanGroup[], opts: RunOptions, s
         },
       });
       if (outcome.error) {
-        printer.line(`Build '${label}' errored after ${formatDuration(outcome.durationMs)}: ${outcome.error.message}`);
+        printer.line(`Build '${label}' errored after ${formatDuration(outcome.durationMs)}: ${outcome.error.message}`, 'error');
       } else {
-        printer.line(`Build '${label}' finished after ${formatDuration(outcome.durationMs)}.`);
+        printer.line(`Build '${label}' finished after ${formatDuration(outcome.durationMs)}.`, 'say');
       }
       return { ...outcome, name: label };
     } finally {
@@ -148,43 +148,43 @@ export async function runPlans(groups: readonly PlanGroup[], opts: RunOptions, s
   };
   await Promise.all(groups.map(runGroup));
 
-  printer.line('');
-  printer.line(`==> Wait completed after ${formatDuration(Date.now() - started)}`);
+  // The layout of Packer's closing summary, machine-readable records included:
+  // each blank line belongs to the line after it, and each record comes just
+  // before the human line it goes with.
+  printer.line(`\n==> Wait completed after ${formatDuration(Date.now() - started)}`, 'say');
 
   const failed = outcomes.filter((o) => o.error);
   const cancelled = opts.signal.aborted;
   if (cancelled) {
-    printer.line('');
-    printer.line('Cleanly cancelled builds after being interrupted.', 'error');
+    printer.line('Cleanly cancelled builds after being interrupted.', 'say');
+    return { outcomes, exitCode: 1, cleanups: state.stacks };
   }
-  if (failed.length && !cancelled) {
-    printer.line('');
-    printer.line('==> Some builds didn\'t complete successfully and had errors:', 'error');
-    for (const o of failed) printer.line(`--> ${o.name}: ${o.error!.message}`, 'error');
-  }
-  printer.machine('', 'error-count', String(failed.length));
-  for (const o of failed) printer.machine(o.name, 'error', o.error!.message);
-
-  const withArtifacts = outcomes.filter((o) => !o.error && o.artifacts.length);
-  if (!cancelled) {
-    printer.line('');
-    if (withArtifacts.length) {
-      printer.line('==> Builds finished. The artifacts of successful builds are:', 'say');
-      for (const o of withArtifacts) for (const a of o.artifacts) printer.line(`--> ${o.name}: ${a.describe()}`, 'say');
-    } else {
-      printer.line('==> Builds finished but no artifacts were created.', 'say');
+  if (failed.length) {
+    printer.machine('', 'error-count', String(failed.length));
+    printer.line('\n==> Some builds didn\'t complete successfully and had errors:', 'error');
+    for (const o of failed) {
+      printer.machine(o.name, 'error', o.error!.message);
+      printer.line(`--> ${o.name}: ${o.error!.message}`, 'error');
     }
   }
-  for (const o of outcomes.filter((x) => !x.error)) {
-    printer.machine(o.name, 'artifact-count', String(o.artifacts.length));
-    o.artifacts.forEach((a, i) => {
-      printer.machine(o.name, 'artifact', String(i), 'builder-id', a.builderId);
-      printer.machine(o.name, 'artifact', String(i), 'id', a.id);
-      printer.machine(o.name, 'artifact', String(i), 'string', a.describe());
-      printer.machine(o.name, 'artifact', String(i), 'files-count', String(a.files.length));
-      a.files.forEach((f, j) => printer.machine(o.name, 'artifact', String(i), 'file', String(j), f));
-      printer.machine(o.name, 'artifact', String(i), 'end');
-    });
+
+  const withArtifacts = outcomes.filter((o) => !o.error && o.artifacts.length);
+  if (!withArtifacts.length) {
+    printer.line('\n==> Builds finished but no artifacts were created.', 'say');
+  } else {
+    printer.line('\n==> Builds finished. The artifacts of successful builds are:', 'say');
+    for (const o of withArtifacts) {
+      printer.machine(o.name, 'artifact-count', String(o.artifacts.length));
+      o.artifacts.forEach((a, i) => {
+        printer.machine(o.name, 'artifact', String(i), 'builder-id', a.builderId);
+        printer.machine(o.name, 'artifact', String(i), 'id', a.id);
+        printer.machine(o.name, 'artifact', String(i), 'string', a.describe());
+        printer.machine(o.name, 'artifact', String(i), 'files-count', String(a.files.length));
+        a.files.forEach((f, j) => printer.machine(o.name, 'artifact', String(i), 'file', String(j), f));
+        printer.machine(o.name, 'artifact', String(i), 'end');
+        printer.line(`--> ${o.name}: ${a.describe()}`, 'say');
+      });
+    }
   }
-  return { outcomes, exitCode: failed.length || cancelled ? 1 : 0, cleanups: state.stacks };
+  return { outcomes, exitCode: failed.length ? 1 : 0, cleanups: state.stacks };
 }

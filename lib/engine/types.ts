@@ -18,8 +18,8 @@ export interface BuildUi {
   error(text: string): void;
   /** The same UI with a different prefix, e.g. `web (compress)` for a post-processor. */
   withPrefix(prefix: string): BuildUi;
-  /** Asks a question on the terminal; rejects when there is none. */
-  ask(question: string): Promise<string>;
+  /** Asks a question on the terminal; rejects when there is none, or when `signal` aborts. */
+  ask(question: string, signal?: AbortSignal): Promise<string>;
 }
 
 /** The result of a build or of a post-processor: an image, files, ids. */
@@ -75,6 +75,15 @@ export interface BuildEnvironment {
   readonly interpolation: Omit<InterpolateContext, 'stage' | 'data'>;
   /** The `-force` flag. */
   readonly force: boolean;
+  /**
+   * The run's journal, when there is one: a component records a partly written
+   * file here (and removes it once renamed or deleted) so that `kiln cleanup`
+   * can remove it if the process is killed outright.
+   */
+  readonly journal?: {
+    add(kind: 'dir' | 'file', path: string): void;
+    remove(kind: 'dir' | 'file', path: string): void;
+  };
   /** Creates a private temporary directory that is removed when the build ends. */
   tempDir(purpose: string): Promise<string>;
 }
@@ -93,7 +102,12 @@ export interface BuilderRuntime {
 export type ProvisionHook = (communicator: Communicator | undefined, data: GeneratedData) => Promise<void>;
 
 export interface ProvisionerRuntime {
-  provision(env: BuildEnvironment, config: Readonly<Record<string, unknown>>, communicator: Communicator | undefined, data: GeneratedData): Promise<void>;
+  provision(
+    env: BuildEnvironment,
+    config: Readonly<Record<string, unknown>>,
+    communicator: Communicator | undefined,
+    data: GeneratedData,
+  ): Promise<void>;
 }
 
 export interface PostProcessResult {

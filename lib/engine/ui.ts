@@ -13,8 +13,8 @@ export interface PrinterOptions {
   readonly color: boolean;
   readonly timestamps: boolean;
   readonly machineReadable: boolean;
-  /** Answers a question on the terminal; undefined when there is none. */
-  readonly ask?: (question: string) => Promise<string>;
+  /** Answers a question on the terminal; undefined when there is none. Gives up when `signal` aborts. */
+  readonly ask?: (question: string, signal?: AbortSignal) => Promise<string>;
 }
 
 const COLORS = ['\x1b[1;32m', '\x1b[1;36m', '\x1b[1;35m', '\x1b[1;33m', '\x1b[1;34m'];
@@ -85,9 +85,9 @@ export class Printer {
       message: (t) => out('message', t),
       error: (t) => out('error', t),
       withPrefix: (p) => this.ui(p, color),
-      ask: async (q) => {
+      ask: async (q, signal) => {
         if (!this.opts.ask || this.opts.machineReadable) throw new Error('no terminal to ask on');
-        return this.opts.ask(this.opts.mask(`==> ${prefix}: ${q}`));
+        return this.opts.ask(this.opts.mask(`==> ${prefix}: ${q}`), signal);
       },
     };
   }

@@ -3,6 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 
+export { RECORD_GROUP, groupAlive, groupGone, read, waitFor } from '../processes';
+
 /*
  * Runs the compiled CLI (bin/kiln) the way a user does, in a sandbox: a fresh
  * working directory, its own KILN_STATE_DIR and its own TMPDIR, so a test can
@@ -77,31 +79,26 @@ export function kilnOnTerminal(box: Sandbox, args: string[]): string {
   return spawnSync('script', ['-qec', command, '/dev/null'], { cwd: box.dir, env: environment(box), encoding: 'utf8' }).stdout;
 }
 
-export function read(dir: string, name: string): string | undefined {
-  try {
-    return fs.readFileSync(path.join(dir, name), 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
-export async function waitFor(check: () => boolean, ms = 15_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-export function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 export const nullBuild = { type: 'null', communicator: 'none' };
 export const hasScript = spawnSync('script', ['--version']).status === 0;
 
+
+/**
+ * Runs kiln on a pseudo-terminal and types `keys` once `prompt` shows up;
+ * resolves with everything the terminal showed and the exit code.
+ */
+export function kilnTyping(box: Sandbox, args: string[], prompt: string, keys: string): Promise<{ code: number | null; screen: string }> {
+  const command = [process.execPath, KILN, ...args].map((a) => `'${a}'`).join(' ');
+  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: box.dir, env: environment(box), stdio: ['pipe', 'pipe', 'pipe'] });
+  let screen = '';
+  let typed = false;
+  child.stdout!.on('data', (c: Buffer) => {
+    screen += c.toString();
+    if (!typed && screen.includes(prompt)) {
+      typed = true;
+      // A moment for the question to start listening, as a person would take.
+      setTimeout(() => child.stdin!.write(keys), 150);
+    }
+  });
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, screen: screen.replace(/\r/g, '') })));
+}

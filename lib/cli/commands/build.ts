@@ -5,19 +5,36 @@ import * as readline from 'readline';
 import type { OnError } from '../../engine/build';
 import { RunJournal } from '../../engine/journal';
 import { PlanGroup, RunState, runPlans } from '../../engine/run';
+import { Printer } from '../../engine/ui';
 import { Problem, TemplateError } from '../../template/errors';
 import { Template } from '../../template/template';
-import { Printer } from '../../engine/ui';
 import { UsageError } from '../flags';
 import { loadPlan, loadTemplate } from '../load';
 import { CommandContext } from '../main';
 
-function askOnTerminal(question: string): Promise<string> {
+/** Asks on the terminal; rejects if stdin closes or `signal` aborts first, so a cancelled build never waits on a question. */
+function askOnTerminal(question: string, signal?: AbortSignal): Promise<string> {
   const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
-  return new Promise((resolve) => rl.question(question, (a) => {
-    rl.close();
-    resolve(a);
-  }));
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    rl.on('close', () => {
+      if (!answered) reject(signal?.aborted ? new Error('question cancelled') : new Error('the terminal closed before an answer came'));
+    });
+    // While a question waits the terminal is in raw mode, so Ctrl-C arrives
+    // here as a key, not as a signal: hand it to the build's interrupt handler,
+    // whose cancellation then closes the question through `signal`.
+    rl.on('SIGINT', () => process.kill(process.pid, 'SIGINT'));
+    if (signal?.aborted) {
+      rl.close();
+      return;
+    }
+    rl.question(question, signal ? { signal } : {}, (a) => {
+      answered = true;
+      rl.close();
+      resolve(a);
+    });
+    signal?.addEventListener('abort', () => rl.close(), { once: true });
+  });
 }
 
 interface SynthManifestFile {

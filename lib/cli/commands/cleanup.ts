@@ -45,11 +45,15 @@ export async function run({ output }: CommandContext): Promise<number> {
       }
     }
   } catch (e) {
+    // No engine to talk to: no container can be removed now, but the files
+    // and directories of the journals below still can.
+    const code = (e as NodeJS.ErrnoException).code;
     output.err(`kiln: cannot list containers: ${explainDockerError(e)}`);
-    failures++;
+    if (code !== 'ENOENT' && code !== 'ECONNREFUSED') failures++;
   }
 
   for (const { file, record } of dead) {
+    let left = 0;
     for (const item of record.items) {
       try {
         fs.rmSync(item.path, { recursive: true, force: true });
@@ -58,9 +62,11 @@ export async function run({ output }: CommandContext): Promise<number> {
       } catch (e) {
         output.err(`could not remove ${item.path}: ${(e as Error).message}`);
         failures++;
+        left++;
       }
     }
-    if (!failures) fs.rmSync(file, { force: true });
+    // A journal goes once everything it lists is gone, whatever happened to other runs.
+    if (!left) fs.rmSync(file, { force: true });
   }
   if (!removed && !failures) output.out('nothing to clean up');
   return failures ? 1 : 0;

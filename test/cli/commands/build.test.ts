@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { ESC, groupAlive, hasScript, kiln, kilnOnTerminal, nullBuild, read, sandbox, start, waitFor } from '../kiln';
+import { ESC, RECORD_GROUP, groupGone, hasScript, kiln, kilnOnTerminal, kilnTyping, nullBuild, read, sandbox, start, waitFor } from '../kiln';
 
 /*
  * `kiln build` end to end: the compiled CLI (bin/kiln) runs real templates
@@ -66,14 +66,43 @@ describe('kiln build', () => {
     expect(stderr).toContain('Run "kiln build --help" for usage.');
   });
 
+  describe('at a breakpoint', () => {
+    const template = { builders: [nullBuild], provisioners: [{ type: 'breakpoint', note: 'look' }, { type: 'shell-local', inline: ['touch after'] }] };
+
+    test('without a terminal, says the breakpoint is skipped and carries on (Packer 1.6.6 fails the build)', async () => {
+      const box = sandbox(template);
+      const { code, stdout } = await kiln(box, ['build', 'template.json']);
+      expect(code).toBe(0);
+      expect(stdout).toContain('==> null: Pausing at breakpoint provisioner with note "look".\n==> null: No terminal to wait on: skipping the breakpoint and continuing...\n');
+      expect(read(box.dir, 'after')).toBe('');
+    });
+
+    (hasScript ? test : test.skip)('on a terminal, waits for Enter', async () => {
+      const box = sandbox(template);
+      const { code, screen } = await kilnTyping(box, ['build', '-color=false', 'template.json'], 'Press enter to continue.', '\r');
+      expect(code).toBe(0);
+      expect(screen).toContain('==> null: Press enter to continue.');
+      expect(read(box.dir, 'after')).toBe('');
+    });
+
+    (hasScript ? test : test.skip)('on a terminal, Ctrl-C cancels the build', async () => {
+      const box = sandbox(template);
+      const { code, screen } = await kilnTyping(box, ['build', '-color=false', 'template.json'], 'Press enter to continue.', '\x03');
+      expect(code).toBe(1);
+      expect(screen).toContain('Interrupt received. Cancelling builds and cleaning up...');
+      expect(screen).toMatch(/Cleanly cancelled builds after being interrupted\.\n$/);
+      expect(read(box.dir, 'after')).toBeUndefined();
+    });
+  });
+
   test('Ctrl-C while a shell-local script sleeps cancels cleanly and leaves nothing behind', async () => {
     const box = sandbox({
       builders: [nullBuild],
-      provisioners: [{ type: 'shell-local', inline: ['echo "$0" > script-path', 'echo $$ > pid', 'sleep 30', 'touch finished'] }],
+      provisioners: [{ type: 'shell-local', inline: ['echo "$0" > script-path', RECORD_GROUP, 'sleep 30', 'touch finished'] }],
       ['post-processors']: [{ type: 'shell-local', inline: ['touch post-processed'] }],
     });
     const { child, done } = start(box, ['build', 'template.json']);
-    await waitFor(() => Boolean(read(box.dir, 'pid')?.endsWith('\n')));
+    await waitFor(() => Boolean(read(box.dir, 'pgid')?.endsWith('\n')));
     const interrupted = Date.now();
     child.kill('SIGINT');
     const { code, stdout } = await done;
@@ -82,7 +111,7 @@ describe('kiln build', () => {
     expect(code).not.toBe(0);
     expect(stdout).toContain('Interrupt received. Cancelling builds and cleaning up...\n');
     expect(stdout).toMatch(/\nCleanly cancelled builds after being interrupted\.\n$/);
-    expect(groupAlive(Number(read(box.dir, 'pid')))).toBe(false);
+    await groupGone(Number(read(box.dir, 'pgid')));
     expect(read(box.dir, 'finished')).toBeUndefined();
     expect(read(box.dir, 'post-processed')).toBeUndefined();
     const script = read(box.dir, 'script-path')!.trim();

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { groupAlive, kiln, nullBuild, read, sandbox, start, waitFor } from '../kiln';
+import { RECORD_GROUP, groupAlive, kiln, nullBuild, read, sandbox, start, waitFor } from '../kiln';
 
 /*
  * `kiln cleanup` end to end, after a `kiln build` killed with SIGKILL (which
@@ -11,13 +11,13 @@ describe('kiln cleanup', () => {
   test('after a build is killed outright, removes the temporary directories its journal lists and says so', async () => {
     const box = sandbox({
       builders: [nullBuild],
-      provisioners: [{ type: 'shell-local', inline: ['echo $$ > pid', 'sleep 30'] }],
+      provisioners: [{ type: 'shell-local', inline: [RECORD_GROUP, 'sleep 30'] }],
     });
     const { child, done } = start(box, ['build', 'template.json']);
     let pgid = 0;
     try {
-      await waitFor(() => Boolean(read(box.dir, 'pid')?.endsWith('\n')));
-      pgid = Number(read(box.dir, 'pid'));
+      await waitFor(() => Boolean(read(box.dir, 'pgid')?.endsWith('\n')));
+      pgid = Number(read(box.dir, 'pgid'));
       const runs = path.join(box.state, 'runs');
       const [journalName] = fs.readdirSync(runs);
       const journal = JSON.parse(fs.readFileSync(path.join(runs, journalName), 'utf8')) as { runId: string; items: { kind: string; path: string }[] };
