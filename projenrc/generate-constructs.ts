@@ -53,6 +53,7 @@ for (const kind of Object.keys(CATALOG) as ComponentKind[]) {
     const cls = `${pascal(type)}${base.suffix}`;
     const declName = `${cls.charAt(0).toLowerCase()}${cls.slice(1)}Declaration`;
     const folder = kind === 'builder' ? 'builders' : kind === 'provisioner' ? 'provisioners' : 'post-processors';
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const exportName = Object.entries(require(`../lib/components/${folder}/${type}/declaration`)).find(([, v]) => v === decl)![0];
     declImports.push(`import { ${exportName} as ${declName} } from '../components/${folder}/${type}/declaration';`);
 

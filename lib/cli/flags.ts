@@ -32,7 +32,20 @@ export class UsageError extends Error {
   }
 }
 
-const BOOL_VALUES: Record<string, boolean> = { '1': true, 't': true, 'T': true, 'true': true, 'TRUE': true, 'True': true, '0': false, 'f': false, 'F': false, 'false': false, 'FALSE': false, 'False': false };
+const BOOL_VALUES: Record<string, boolean> = {
+  1: true,
+  t: true,
+  T: true,
+  true: true,
+  TRUE: true,
+  True: true,
+  0: false,
+  f: false,
+  F: false,
+  false: false,
+  FALSE: false,
+  False: false,
+};
 
 /** Flags whose comma-separated values add up (`-only a,b -only c`). */
 const COMMA_LISTS = new Set(['only', 'except']);

@@ -1,10 +1,10 @@
+import { FlagSpec, ParsedFlags } from './flags';
 import { CATALOG } from '../components/catalog';
 import { TemplateError } from '../template/errors';
 import { loadSource } from '../template/parse';
 import { Plan, prepare } from '../template/prepare';
 import { Template, readTemplate } from '../template/template';
 import { VariableSource, resolveOverrides } from '../template/variables';
-import { FlagSpec, ParsedFlags } from './flags';
 
 /** Flags every command that reads a template shares. */
 export const TEMPLATE_FLAGS: readonly FlagSpec[] = [

@@ -1,6 +1,6 @@
 import { Construct, IConstruct } from 'constructs';
-import { ComponentDeclaration } from '../template/component';
 import { TemplateComponent } from './component';
+import { ComponentDeclaration } from '../template/component';
 
 const BUILDER = Symbol.for('kiln.Builder');
 
@@ -23,7 +23,10 @@ export abstract class Builder extends TemplateComponent {
   /** The build's name (see `BuilderOptions.name`). */
   public readonly buildName: string;
 
-  protected constructor(scope: Construct, id: string, type: string, config: Record<string, unknown>, declaration: ComponentDeclaration | undefined, options: BuilderOptions = {}) {
+  protected constructor(
+    scope: Construct, id: string, type: string, config: Record<string, unknown>,
+    declaration: ComponentDeclaration | undefined, options: BuilderOptions = {},
+  ) {
     super(scope, id, 'builder', type, config, declaration);
     Object.defineProperty(this, BUILDER, { value: true });
     this.buildName = options.name ?? id;

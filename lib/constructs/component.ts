@@ -30,7 +30,10 @@ export abstract class TemplateComponent extends Construct {
   private readonly config: Record<string, ConfigValue>;
   private readonly overrides: { path: string[]; value: unknown }[] = [];
 
-  protected constructor(scope: Construct, id: string, kind: ComponentKind, type: string, config: Record<string, ConfigValue>, declaration?: ComponentDeclaration) {
+  protected constructor(
+    scope: Construct, id: string, kind: ComponentKind, type: string,
+    config: Record<string, ConfigValue>, declaration?: ComponentDeclaration,
+  ) {
     super(scope, id);
     Object.defineProperty(this, COMPONENT, { value: true });
     this.kind = kind;

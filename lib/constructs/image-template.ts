@@ -125,9 +125,12 @@ export class ImageTemplate extends Construct {
   public get postProcessorChains(): PostProcessor[][] {
     const chains: PostProcessor[][] = [];
     for (const c of this.node.findAll()) {
-      if (c !== this && ImageTemplate.isImageTemplate(c)) continue;
-      if (PostProcessorChain.isPostProcessorChain(c) && ImageTemplate.of(c) === this) chains.push(c.steps);
-      else if (PostProcessor.isPostProcessor(c) && ImageTemplate.of(c) === this && !PostProcessorChain.isPostProcessorChain(c.node.scope)) chains.push([c]);
+      if (c === this || ImageTemplate.isImageTemplate(c) || ImageTemplate.of(c) !== this) continue;
+      if (PostProcessorChain.isPostProcessorChain(c)) {
+        chains.push(c.steps);
+      } else if (PostProcessor.isPostProcessor(c) && !PostProcessorChain.isPostProcessorChain(c.node.scope)) {
+        chains.push([c]);
+      }
     }
     return chains.filter((c) => c.length);
   }

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
-import { ComponentDeclaration } from '../template/component';
 import { Builder } from './builder';
 import { TemplateComponent } from './component';
+import { ComponentDeclaration } from '../template/component';
 
 const POST_PROCESSOR = Symbol.for('kiln.PostProcessor');
 const CHAIN = Symbol.for('kiln.PostProcessorChain');
@@ -43,7 +43,10 @@ export abstract class PostProcessor extends TemplateComponent {
 
   public readonly options: PostProcessorOptions;
 
-  protected constructor(scope: Construct, id: string, type: string, config: Record<string, unknown>, declaration: ComponentDeclaration | undefined, options: PostProcessorOptions = {}) {
+  protected constructor(
+    scope: Construct, id: string, type: string, config: Record<string, unknown>,
+    declaration: ComponentDeclaration | undefined, options: PostProcessorOptions = {},
+  ) {
     super(scope, id, 'post-processor', type, config, declaration);
     Object.defineProperty(this, POST_PROCESSOR, { value: true });
     this.options = options;

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
-import { ComponentDeclaration } from '../template/component';
 import { Builder } from './builder';
 import { TemplateComponent, propsToConfig } from './component';
+import { ComponentDeclaration } from '../template/component';
 
 const PROVISIONER = Symbol.for('kiln.Provisioner');
 
@@ -53,7 +53,10 @@ export abstract class Provisioner<P extends object = Record<string, unknown>> ex
   public readonly options: ProvisionerOptions;
   private readonly perBuild: { builder: Builder; props: Partial<P> }[] = [];
 
-  protected constructor(scope: Construct, id: string, type: string, config: Record<string, unknown>, declaration: ComponentDeclaration | undefined, options: ProvisionerOptions = {}) {
+  protected constructor(
+    scope: Construct, id: string, type: string, config: Record<string, unknown>,
+    declaration: ComponentDeclaration | undefined, options: ProvisionerOptions = {},
+  ) {
     super(scope, id, 'provisioner', type, config, declaration);
     Object.defineProperty(this, PROVISIONER, { value: true });
     this.options = options;

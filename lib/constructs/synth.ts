@@ -2,17 +2,17 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { IConstruct } from 'constructs';
-import { CATALOG } from '../components/catalog';
-import { TemplateError } from '../template/errors';
-import { parseSource } from '../template/parse';
-import { prepare } from '../template/prepare';
-import { readTemplate } from '../template/template';
 import { Builder } from './builder';
 import { TemplateComponent } from './component';
 import { ImageTemplate } from './image-template';
 import { PostProcessor, PostProcessorChain } from './post-processor';
 import { Provisioner } from './provisioner';
 import { resolveSourceImageTokens, sourceImageTokens } from './source-image';
+import { CATALOG } from '../components/catalog';
+import { TemplateError } from '../template/errors';
+import { parseSource } from '../template/parse';
+import { prepare } from '../template/prepare';
+import { readTemplate } from '../template/template';
 
 /**
  * Turns image templates into Packer JSON. Pure: reads the local files that

@@ -220,7 +220,9 @@ function checkReferences(template: Template, problems: ProblemList): void {
       continue;
     }
     for (const [key, list] of [['only', p.only], ['except', p.except]] as const) {
-      for (const n of list ?? []) if (!names.has(n)) problems.add({ ...at(p.path), path: p.path, component: p.type, message: unknownBuilder(key, n, names) });
+      for (const n of list ?? []) {
+        if (!names.has(n)) problems.add({ ...at(p.path), path: p.path, component: p.type, message: unknownBuilder(key, n, names) });
+      }
     }
     for (const n of Object.keys(p.override ?? {})) {
       if (!names.has(n)) problems.add({ ...at(p.path), path: p.path, component: p.type, message: `"override" names builder ${show(n)}, which does not exist` + knownBuilders(names) });
@@ -229,7 +231,9 @@ function checkReferences(template: Template, problems: ProblemList): void {
   for (const chain of template.postProcessors) {
     for (const pp of chain) {
       for (const [key, list] of [['only', pp.only], ['except', pp.except]] as const) {
-        for (const n of list ?? []) if (!names.has(n)) problems.add({ path: pp.path, component: label(pp.type, pp.name), message: unknownBuilder(key, n, names) });
+        for (const n of list ?? []) {
+          if (!names.has(n)) problems.add({ path: pp.path, component: label(pp.type, pp.name), message: unknownBuilder(key, n, names) });
+        }
       }
     }
   }
@@ -286,7 +290,11 @@ function prepareBuild(
     }
     if (!config) return undefined;
     return {
-      kind: 'provisioner', type: p.type, declaration: decl, path: p.path, config,
+      kind: 'provisioner',
+      type: p.type,
+      declaration: decl,
+      path: p.path,
+      config,
       pauseBeforeMs: p.pauseBefore ? parseDuration(p.pauseBefore) : 0,
       timeoutMs: p.timeout ? parseDuration(p.timeout) : 0,
       maxRetries,
@@ -299,8 +307,9 @@ function prepareBuild(
     const prepared = prepareProvisioner(p);
     if (prepared) provisioners.push(prepared);
   }
-  const errorCleanupProvisioner = template.errorCleanupProvisioner && applies(template.errorCleanupProvisioner.only, template.errorCleanupProvisioner.except)
-    ? prepareProvisioner(template.errorCleanupProvisioner) : undefined;
+  const cleanupEntry = template.errorCleanupProvisioner;
+  const errorCleanupProvisioner = cleanupEntry && applies(cleanupEntry.only, cleanupEntry.except)
+    ? prepareProvisioner(cleanupEntry) : undefined;
 
   const postProcessors: PreparedPostProcessor[][] = [];
   for (const chain of template.postProcessors) {
@@ -328,7 +337,9 @@ function prepareBuild(
   return { name: buildName, type: entry.type, builder, provisioners, errorCleanupProvisioner, postProcessors };
 }
 
-function lookup(catalog: ComponentCatalog, kind: ComponentKind, type: string, path: string, component: string, problems: ProblemList): ComponentDeclaration | undefined {
+function lookup(
+  catalog: ComponentCatalog, kind: ComponentKind, type: string, path: string, component: string, problems: ProblemList,
+): ComponentDeclaration | undefined {
   const table = catalog.kinds[kind];
   if (Object.prototype.hasOwnProperty.call(table, type)) return table[type];
   const known = Object.keys(table);

@@ -266,7 +266,7 @@ export function parseDuration(value: string | number): number {
   if (typeof value === 'number') return value / 1e6;
   const s = value.trim();
   if (s === '0' || s === '+0' || s === '-0') return 0;
-  const units: Record<string, number> = { 'ns': 1e-6, 'us': 1e-3, '\u00b5s': 1e-3, '\u03bcs': 1e-3, 'ms': 1, 's': 1000, 'm': 60_000, 'h': 3_600_000 };
+  const units: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, μs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
   const m = /^([+-]?)(.*)$/.exec(s)!;
   const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/y;
   let total = 0;

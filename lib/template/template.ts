@@ -185,7 +185,7 @@ export function readTemplate(doc: SourceDocument, cwd: string = process.cwd()): 
       }
       const type = b.type;
       if (typeof type !== 'string' || !type) {
-        problems.add(at(loc, { path: p, message: `missing "type" (a string naming the builder, e.g. "docker")` }));
+        problems.add(at(loc, { path: p, message: 'missing "type" (a string naming the builder, e.g. "docker")' }));
         return;
       }
       const rawName = typeof b.name === 'number' || typeof b.name === 'boolean' ? String(b.name) : b.name || type;
@@ -259,7 +259,12 @@ export function readTemplate(doc: SourceDocument, cwd: string = process.cwd()): 
       problems.add(at([...loc, 'max_retries'], { path: p, component, message: `"max_retries" must be an integer, got ${show(maxRetries)}` }));
     }
     return {
-      path: p, type, config, only, except, override,
+      path: p,
+      type,
+      config,
+      only,
+      except,
+      override,
       pauseBefore: durationMeta('pause_before'),
       timeout: durationMeta('timeout'),
       maxRetries: maxRetries === undefined || maxRetries === null ? undefined : String(maxRetries),

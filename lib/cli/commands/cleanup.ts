@@ -1,4 +1,5 @@
 import * as fs from 'fs';
+import * as os from 'os';
 import { abandonedRuns, journalDir, processAlive } from '../../engine/journal';
 import { CommandContext } from '../main';
 
@@ -34,6 +35,9 @@ export async function run({ output }: CommandContext): Promise<number> {
     for (const c of containers) {
       const runId = c.Labels['kiln.run'];
       if (live.has(runId)) continue;
+      // A run still going on this machine (whatever its state directory) is not ours to clean.
+      const pid = Number(c.Labels['kiln.pid']);
+      if (pid && c.Labels['kiln.host'] === os.hostname() && processAlive(pid)) continue;
       try {
         await docker.getContainer(c.Id).remove({ force: true, v: true });
         output.out(`removed container ${c.Id.slice(0, 12)} (run ${runId}, build ${c.Labels['kiln.build'] ?? '?'})`);

@@ -1,0 +1,499 @@
+import * as fs from 'fs';
+import * as fsp from 'fs/promises';
+import * as path from 'path';
+import { Readable, Writable } from 'stream';
+import { pipeline } from 'stream/promises';
+import type Docker from 'dockerode';
+import * as tar from 'tar-stream';
+import { engineMessage, statusOf } from './client';
+import { Demultiplexer, LineSplitter } from './streams';
+import { abortError } from '../../engine/build';
+import type { Communicator, ExecIo } from '../../engine/types';
+
+/**
+ * Packer's docker communicator over the Engine API. Commands run through the
+ * exec API as `/bin/sh -c "(<command>)"`, one at a time. Files move as tar
+ * streams straight through the archive API: nothing is staged in a shared
+ * host directory, and a file is read from disk exactly once.
+ */
+
+/** The exit status Packer gives a command whose connection dropped before it reported one. */
+export const CMD_DISCONNECT = 2300218;
+
+export interface DockerCommunicatorOptions {
+  /** `exec_user`: who commands run as (the container's user when empty). */
+  readonly execUser?: string;
+  /** `pty`: run commands with a terminal. */
+  readonly pty?: boolean;
+  /** `fix_upload_owner` (default true): give uploads to the container's user afterwards. */
+  readonly fixUploadOwner?: boolean;
+  /** The container's `Config.User`; uploads are chowned to it, or to root when empty. */
+  readonly containerUser?: string;
+  /** Cancels transfers in flight (the build's signal). */
+  readonly signal?: AbortSignal;
+  /** A private scratch directory, used only to measure uploads whose size is unknown and large. */
+  readonly tempDir?: () => Promise<string>;
+}
+
+/** What the archive API says about a path in the container. */
+interface PathStat {
+  readonly name: string;
+  readonly size: number;
+  readonly mode: number;
+  readonly linkTarget: string;
+}
+
+/** The permission bits (and setuid, setgid, sticky) of a file mode. */
+export function permissionBits(mode: number): number {
+  return mode % 0o10000;
+}
+
+const GO_MODE_DIR = 2 ** 31;
+const GO_MODE_SYMLINK = 2 ** 27;
+const isGoDir = (mode: number): boolean => Math.floor(mode / GO_MODE_DIR) % 2 === 1;
+const isGoSymlink = (mode: number): boolean => Math.floor(mode / GO_MODE_SYMLINK) % 2 === 1;
+
+/** Quotes a word for `/bin/sh`. */
+export function shellQuote(s: string): string {
+  return /^[A-Za-z0-9_\-+=.,/:@%]+$/.test(s) ? s : `'${s.replace(/'/g, '\'"\'"\'')}'`;
+}
+
+/** Uploads held in memory up to this size; larger ones of unknown size go through a scratch file. */
+const MEMORY_SPOOL_LIMIT = 8 * 1024 * 1024;
+
+export class DockerCommunicator implements Communicator {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly container: Docker.Container, private readonly opts: DockerCommunicatorOptions = {}) {}
+
+  /** The container this communicator talks to. */
+  public get id(): string {
+    return this.container.id;
+  }
+
+  /** Runs `command` with `/bin/sh -c "(command)"`; one command at a time, as Packer does. */
+  public exec(command: string, io: ExecIo): Promise<number> {
+    const run = () => this.run(['/bin/sh', '-c', `(${command})`], {
+      user: this.opts.execUser || undefined,
+      tty: this.opts.pty ?? false,
+      io,
+    });
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  public async upload(dst: string, src: Readable, info: { size?: number; mode?: number }): Promise<void> {
+    const signal = this.opts.signal;
+    let size = info.size;
+    let body: Readable = src;
+    let scratch: string | undefined;
+    try {
+      if (size === undefined) {
+        const spooled = await this.spool(src);
+        size = spooled.size;
+        body = spooled.open();
+        scratch = spooled.file;
+      }
+      const pack = tar.pack();
+      const fill = addEntry(pack, {
+        name: path.posix.basename(dst),
+        size,
+        // Packer streams uploads without file info through a fresh temporary file: mode 0600.
+        mode: permissionBits(info.mode ?? 0o600),
+        mtime: new Date(),
+        uid: 0,
+        gid: 0,
+        type: 'file',
+      }, body).then(() => pack.finalize(), (err: Error) => {
+        pack.destroy(err);
+        throw err;
+      });
+      await Promise.all([
+        this.putArchive(pack, path.posix.dirname(dst)).catch((e) => {
+          body.destroy();
+          throw e;
+        }),
+        fill,
+      ]);
+    } catch (e) {
+      if (signal?.aborted) throw abortError(signal);
+      throw new Error(`Failed to upload to '${dst}' in container: ${engineMessage(e)}`);
+    } finally {
+      if (scratch) await fsp.rm(scratch, { force: true });
+    }
+    await this.fixOwner(dst);
+  }
+
+  /**
+   * Copies a local directory with Packer's (`docker cp`'s) rules: into an
+   * existing `dst` the directory itself lands as `dst/<name>`, or only its
+   * contents when `src` ends with `/`; a `dst` that does not exist yet is
+   * created and receives the contents. The parent of `dst` must exist.
+   */
+  public async uploadDir(dst: string, src: string): Promise<void> {
+    const signal = this.opts.signal;
+    const contentsOnly = src.endsWith('/');
+    const local = path.resolve(src);
+    let target: string;
+    let prefix: string;
+    let withRoot: boolean;
+    try {
+      const st = await this.statPath(dst);
+      if (st && isGoDir(st.mode)) {
+        target = dst;
+        prefix = contentsOnly ? '' : `${path.basename(local)}/`;
+        withRoot = !contentsOnly;
+      } else if (st) {
+        throw new Error(`cannot copy the directory ${src} onto the file ${dst}`);
+      } else {
+        target = path.posix.dirname(dst);
+        prefix = `${path.posix.basename(dst)}/`;
+        withRoot = true;
+      }
+      const pack = tar.pack();
+      const fill = packDirectory(pack, local, prefix, withRoot).then(() => pack.finalize(), (err: Error) => {
+        pack.destroy(err);
+        throw err;
+      });
+      await Promise.all([this.putArchive(pack, target), fill]);
+    } catch (e) {
+      if (signal?.aborted) throw abortError(signal);
+      throw new Error(`Failed to upload to '${dst}' in container: ${engineMessage(e)}`);
+    }
+    await this.fixOwner(dst);
+  }
+
+  /** Streams the remote file `src` into `dst` (which is left open: the caller closes it). */
+  public async download(src: string, dst: Writable): Promise<void> {
+    const signal = this.opts.signal;
+    let archive: NodeJS.ReadableStream;
+    try {
+      archive = await this.container.getArchive({ path: src, abortSignal: signal });
+    } catch (e) {
+      if (signal?.aborted) throw abortError(signal);
+      throw new Error(`Error downloading file: ${engineMessage(e)}`);
+    }
+    const stream = archive as unknown as Readable;
+    const extract = tar.extract();
+    const entries = extract[Symbol.asyncIterator]();
+    const feeding = feed(stream, extract as unknown as Sink).catch((e: Error) => extract.destroy(e));
+    try {
+      const first = await entries.next();
+      if (first.done) throw new Error(`Failed to read header from tar stream: ${src} came back empty`);
+      for await (const chunk of first.value as AsyncIterable<Buffer>) {
+        if (!dst.write(chunk)) {
+          await new Promise<void>((resolve, reject) => {
+            const onDrain = () => {
+              dst.off('error', onError);
+              resolve();
+            };
+            const onError = (err: Error) => {
+              dst.off('drain', onDrain);
+              reject(err);
+            };
+            dst.once('drain', onDrain);
+            dst.once('error', onError);
+          });
+        }
+      }
+    } catch (e) {
+      if (signal?.aborted) throw abortError(signal);
+      throw new Error(`Failed to download '${src}' from container: ${(e as Error).message}`);
+    } finally {
+      // Only the first entry is wanted, as with Packer; drop the rest.
+      stream.destroy();
+      extract.destroy();
+      await feeding;
+    }
+  }
+
+  /**
+   * Copies a remote file or directory to the local directory `dst`
+   * (`/x/d/` arrives as `dst/d/...`, as with scp). Packer 1.6.6 does not
+   * implement this for docker ("DownloadDir is not implemented for docker");
+   * Kiln does, through the archive API. Wildcards are not expanded.
+   */
+  public async downloadDir(src: string, dst: string): Promise<void> {
+    const signal = this.opts.signal;
+    if (/[*?[]/.test(src)) {
+      throw new Error(`Downloading with wildcards (${src}) is not supported by the docker communicator; name a file or a directory`);
+    }
+    const remote = src.length > 1 ? src.replace(/\/+$/, '') : src;
+    let archive: NodeJS.ReadableStream;
+    try {
+      archive = await this.container.getArchive({ path: remote, abortSignal: signal });
+    } catch (e) {
+      if (signal?.aborted) throw abortError(signal);
+      throw new Error(`Error downloading directory: ${engineMessage(e)}`);
+    }
+    try {
+      await extractInto(archive as unknown as Readable, path.resolve(dst));
+    } catch (e) {
+      if (signal?.aborted) throw abortError(signal);
+      throw new Error(`Failed to download '${src}' from container: ${(e as Error).message}`);
+    }
+  }
+
+  /** Runs a command in the container; resolves to its exit status. */
+  private async run(cmd: string[], o: { user?: string; tty: boolean; io: ExecIo }): Promise<number> {
+    const signal = o.io.signal ?? this.opts.signal;
+    if (signal?.aborted) throw abortError(signal);
+    const stdoutLines = new LineSplitter((l) => o.io.stdout?.(l));
+    const stderrLines = new LineSplitter((l) => o.io.stderr?.(l));
+    let exec: Docker.Exec;
+    let stream: NodeJS.ReadWriteStream;
+    const withStdin = Boolean(o.io.stdin);
+    try {
+      exec = await this.container.exec({
+        Cmd: cmd,
+        AttachStdin: withStdin,
+        AttachStdout: true,
+        AttachStderr: true,
+        Tty: o.tty,
+        User: o.user,
+        abortSignal: signal,
+      });
+      stream = await exec.start({ hijack: withStdin, stdin: withStdin, Detach: false, Tty: o.tty, abortSignal: signal });
+    } catch (e) {
+      if (signal?.aborted) throw abortError(signal);
+      // `docker exec` prints the engine's refusal and exits 1; do the same.
+      o.io.stderr?.(`Error response from daemon: ${engineMessage(e)}`);
+      return 1;
+    }
+
+    const duplex = stream as unknown as NodeJS.ReadWriteStream & Readable;
+    const demux = new Demultiplexer((b) => stdoutLines.write(b), (b) => stderrLines.write(b));
+    await new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const done = (err?: Error) => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onAbort = () => {
+        duplex.destroy();
+        done(abortError(signal!));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      duplex.on('data', (chunk: Buffer) => (o.tty ? stdoutLines.write(chunk) : demux.write(chunk)));
+      duplex.on('end', () => done());
+      duplex.on('close', () => done());
+      duplex.on('error', (e: Error) => done(e));
+      if (o.io.stdin) {
+        o.io.stdin.on('error', () => duplex.end());
+        o.io.stdin.pipe(duplex as unknown as Writable);
+      }
+    });
+    stdoutLines.end();
+    stderrLines.end();
+
+    // The stream ends when the process does; its status may take a moment to be recorded.
+    for (let i = 0; ; i++) {
+      let info: Docker.ExecInspectInfo;
+      try {
+        info = await exec.inspect({ abortSignal: signal });
+      } catch (e) {
+        if (signal?.aborted) throw abortError(signal);
+        if (statusOf(e) === 404) return CMD_DISCONNECT;
+        throw e;
+      }
+      if (!info.Running && info.ExitCode !== null && info.ExitCode !== undefined) return info.ExitCode;
+      if (!info.Running || i >= 100) {
+        // The process went away without a status (the container stopped under it).
+        return CMD_DISCONNECT;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Packer's fix_upload_owner: `chown -R <container user or root> <dst>`, as root. */
+  private async fixOwner(dst: string): Promise<void> {
+    if (this.opts.fixUploadOwner === false) return;
+    const owner = this.opts.containerUser || 'root';
+    const output: string[] = [];
+    const code = await this.run(['/bin/sh', '-c', `chown -R ${shellQuote(owner)} ${shellQuote(dst)}`], {
+      user: 'root',
+      tty: false,
+      io: { stdout: (l) => output.push(l), stderr: (l) => output.push(l) },
+    });
+    if (code !== 0) throw new Error(`Failed to set owner of the uploaded file: exit status ${code}, ${output.join('\n')}`);
+  }
+
+  /**
+   * Extracts a tar into `dir` in the container. Like `docker cp`, it refuses
+   * to replace a directory with a file or the other way round.
+   */
+  private putArchive(pack: tar.Pack, dir: string): Promise<unknown> {
+    return this.container.putArchive(Readable.from(pack), { path: dir, noOverwriteDirNonDir: true, abortSignal: this.opts.signal } as object);
+  }
+
+  /** Stat of a path in the container (symlinks followed once), or undefined when it does not exist. */
+  private async statPath(p: string): Promise<PathStat | undefined> {
+    const stat = async (q: string): Promise<PathStat | undefined> => {
+      try {
+        type Response = Readable & { headers: Record<string, string | undefined> };
+        const res = await this.container.infoArchive({ path: q, abortSignal: this.opts.signal }) as unknown as Response;
+        res.resume();
+        const raw = res.headers['x-docker-container-path-stat'];
+        return raw ? JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as PathStat : undefined;
+      } catch (e) {
+        if (statusOf(e) === 404) return undefined;
+        throw e;
+      }
+    };
+    const st = await stat(p);
+    if (st && isGoSymlink(st.mode) && st.linkTarget) return (await stat(st.linkTarget)) ?? st;
+    return st;
+  }
+
+  /** Measures a stream of unknown length: in memory when small, else in a scratch file. */
+  private async spool(src: Readable): Promise<{ size: number; open: () => Readable; file?: string }> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let file: string | undefined;
+    let out: fs.WriteStream | undefined;
+    for await (const chunk of src) {
+      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+      size += b.length;
+      if (out) {
+        if (!out.write(b)) await new Promise<void>((r) => out!.once('drain', () => r()));
+        continue;
+      }
+      chunks.push(b);
+      if (size > MEMORY_SPOOL_LIMIT && this.opts.tempDir) {
+        file = path.join(await this.opts.tempDir(), `upload-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+        out = fs.createWriteStream(file, { mode: 0o600 });
+        for (const c of chunks) out.write(c);
+        chunks.length = 0;
+      }
+    }
+    if (out) {
+      await new Promise<void>((resolve, reject) => out!.end((err?: Error | null) => (err ? reject(err) : resolve())));
+      const f = file!;
+      return { size, file: f, open: () => fs.createReadStream(f) };
+    }
+    const whole = Buffer.concat(chunks);
+    return { size, open: () => Readable.from([whole]) };
+  }
+}
+
+type HeaderArgument = Partial<tar.Header> & Pick<tar.Header, 'name'>;
+
+/** The writable side of a tar-stream (streamx) object, as far as `feed` needs it. */
+interface Sink {
+  write(chunk: Buffer): boolean;
+  end(data?: unknown): unknown;
+  once(event: 'drain', fn: () => void): unknown;
+}
+
+/** Copies a Node stream into a streamx writable, honouring back-pressure; does not wait for the sink to finish. */
+async function feed(src: AsyncIterable<unknown>, sink: Sink): Promise<void> {
+  for await (const chunk of src) {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+    if (!sink.write(b)) await new Promise<void>((resolve) => sink.once('drain', resolve));
+  }
+  sink.end();
+}
+
+/** Adds one entry to a tar pack: a directory or link (no body), or a file streamed from `body`. */
+function addEntry(pack: tar.Pack, header: HeaderArgument, body?: Readable): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const entry = pack.entry(header, (err) => (err ? reject(err) : resolve()));
+    if (!body) {
+      entry.end(undefined);
+      return;
+    }
+    feed(body, entry as unknown as Sink).catch((err: Error) => {
+      entry.destroy(err);
+      reject(err);
+    });
+  });
+}
+
+/** Adds a local directory tree to a tar pack, one entry at a time, files streamed from disk. */
+async function packDirectory(pack: tar.Pack, root: string, prefix: string, withRoot: boolean): Promise<void> {
+  const rootStat = await fsp.stat(root);
+  if (!rootStat.isDirectory()) throw new Error(`${root} is not a directory`);
+  const add = async (header: tar.Header | HeaderArgument, body?: Readable): Promise<void> => {
+    await addEntry(pack, { uid: 0, gid: 0, ...header } as HeaderArgument, body);
+  };
+  if (withRoot && prefix) {
+    await add({ name: prefix, type: 'directory', mode: permissionBits(rootStat.mode), mtime: rootStat.mtime });
+  }
+  const walk = async (dir: string, rel: string): Promise<void> => {
+    const names = (await fsp.readdir(dir)).sort();
+    for (const name of names) {
+      const full = path.join(dir, name);
+      const st = await fsp.lstat(full);
+      const entryName = `${prefix}${rel}${name}`;
+      const common = { mode: permissionBits(st.mode), mtime: st.mtime };
+      if (st.isDirectory()) {
+        await add({ name: `${entryName}/`, type: 'directory', ...common });
+        await walk(full, `${rel}${name}/`);
+      } else if (st.isSymbolicLink()) {
+        await add({ name: entryName, type: 'symlink', linkname: await fsp.readlink(full), ...common });
+      } else if (st.isFile()) {
+        await add({ name: entryName, type: 'file', size: st.size, ...common }, fs.createReadStream(full));
+      }
+      // Sockets, fifos and devices are skipped: they cannot be copied meaningfully.
+    }
+  };
+  await walk(root, '');
+}
+
+/** Reads an entry to its end without keeping it (the extractor waits for each entry to be consumed). */
+async function drain(entry: AsyncIterable<unknown>): Promise<void> {
+  for await (const chunk of entry) void chunk;
+}
+
+/** Extracts a tar stream under `dst`, refusing entries that would land outside it. */
+async function extractInto(stream: Readable, dst: string): Promise<void> {
+  await fsp.mkdir(dst, { recursive: true });
+  // The extractor hands each entry to whoever listens at that moment: iterate before feeding.
+  const extract = tar.extract();
+  const entries = extract[Symbol.asyncIterator]();
+  const feeding = feed(stream, extract as unknown as Sink).catch((e: Error) => extract.destroy(e));
+  for await (const entry of { [Symbol.asyncIterator]: () => entries }) {
+    const h = entry.header;
+    const target = path.resolve(dst, h.name);
+    if (target !== dst && !target.startsWith(dst + path.sep)) {
+      await drain(entry);
+      throw new Error(`refusing to write ${h.name} outside ${dst}`);
+    }
+    const mode = permissionBits(h.mode ?? 0o644);
+    if (h.type === 'directory') {
+      await fsp.mkdir(target, { recursive: true, mode });
+      await drain(entry);
+    } else if (h.type === 'symlink') {
+      await fsp.mkdir(path.dirname(target), { recursive: true });
+      await fsp.rm(target, { force: true });
+      await fsp.symlink(h.linkname ?? '', target);
+      await drain(entry);
+    } else if (h.type === 'file' || h.type === 'contiguous-file' || h.type === 'link') {
+      await fsp.mkdir(path.dirname(target), { recursive: true });
+      if (h.type === 'link') {
+        const from = path.resolve(dst, h.linkname ?? '');
+        await drain(entry);
+        if (from.startsWith(dst + path.sep)) await fsp.copyFile(from, target);
+        continue;
+      }
+      await pipeline(Readable.from(entry), fs.createWriteStream(target, { mode }));
+      await fsp.chmod(target, mode);
+    } else {
+      await drain(entry);
+    }
+  }
+  await feeding;
+}
+
+/** Packer's `none` communicator: commands "succeed" without running, transfers fail. */
+export const noneCommunicator: Communicator = {
+  exec: async () => 0,
+  upload: async () => { throw new Error('Upload is not implemented when communicator = \'none\''); },
+  uploadDir: async () => { throw new Error('UploadDir is not implemented when communicator = \'none\''); },
+  download: async () => { throw new Error('Download is not implemented when communicator = \'none\''); },
+  downloadDir: async () => { throw new Error('DownloadDir is not implemented when communicator = \'none\''); },
+};
