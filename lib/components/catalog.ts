@@ -13,8 +13,8 @@ import { manifestPostProcessor } from './post-processors/manifest/declaration';
 import { shellLocalPostProcessor } from './post-processors/shell-local/declaration';
 import { breakpointProvisioner } from './provisioners/breakpoint/declaration';
 import { fileProvisioner } from './provisioners/file/declaration';
-import { shellLocalProvisioner } from './provisioners/shell-local/declaration';
 import { shellProvisioner } from './provisioners/shell/declaration';
+import { shellLocalProvisioner } from './provisioners/shell-local/declaration';
 
 /**
  * Every component type Kiln supports, by kind and type. Declarations only:

@@ -1,6 +1,6 @@
+import { CATALOG } from '../../lib/components/catalog';
 import { TemplateError } from '../../lib/template/errors';
 import { parseSource } from '../../lib/template/parse';
-import { CATALOG } from '../../lib/components/catalog';
 import { prepare } from '../../lib/template/prepare';
 import { readTemplate } from '../../lib/template/template';
 

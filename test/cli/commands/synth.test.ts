@@ -50,7 +50,7 @@ describe('kiln synth', () => {
 
   test('an app that never calls synth() gets a clear message', async () => {
     const box = sandbox();
-    writeApp(box.dir, `const app = new k.App(); new k.ImageTemplate(app, 'x');`);
+    writeApp(box.dir, 'const app = new k.App(); new k.ImageTemplate(app, \'x\');');
     const r = await kiln(box, ['synth']);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('kiln: the app finished without synthesizing anything: call app.synth() at the end of it (command: node app.js)\n');
