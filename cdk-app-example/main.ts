@@ -20,7 +20,9 @@ new DockerBuilder(web, 'docker', {
   changes: [
     `EXPOSE ${port}`,
     'WORKDIR /srv/www',
-    `CMD ["httpd", "-f", "-v", "-p", "${port}", "-h", "/srv/www"]`,
+    // The builder's `--entrypoint=/bin/sh` stays in committed images (as with Packer): set our own.
+    'ENTRYPOINT ["httpd", "-f", "-v", "-h", "/srv/www"]',
+    `CMD ["-p", "${port}"]`,
   ],
 });
 new ShellProvisioner(web, 'Prepare', { inline: ['mkdir -p /srv/www'] });

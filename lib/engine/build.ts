@@ -26,6 +26,8 @@ export interface RuntimeLoader {
 
 export interface BuildOptions {
   readonly build: PreparedBuild;
+  /** How the build is named in the output (`base/docker` when several templates run). Defaults to the build name. */
+  readonly label?: string;
   readonly runId: string;
   readonly ui: BuildUi;
   readonly signal: AbortSignal;
@@ -250,7 +252,7 @@ async function runPostProcessors(
       if (signal.aborted) break chains;
       const pp = chain[i];
       ui.say(`Running post-processor: ${pp.name === pp.type ? pp.type : `${pp.name} (type ${pp.type})`}`);
-      const ppUi = ui.withPrefix(`${build.name} (${pp.type})`);
+      const ppUi = ui.withPrefix(`${opts.label ?? build.name} (${pp.type})`);
       let result;
       try {
         result = await opts.runtimes.postProcessor(pp.type).postProcess({ ...env, ui: ppUi }, pp.config, prior);

@@ -95,6 +95,7 @@ export async function runPlans(groups: readonly PlanGroup[], opts: RunOptions, s
       }
       const outcome = await runBuild({
         build,
+        label,
         runId: opts.runId,
         ui: printer.forBuild(label),
         signal: opts.signal,
