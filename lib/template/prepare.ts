@@ -11,8 +11,6 @@ import { BuilderEntry, PostProcessorEntry, ProvisionerEntry, Template } from './
  * runs the plan.
  */
 
-/** The version of Packer whose templates Kiln implements; `packer_version` and `min_packer_version` use it. */
-export const PACKER_COMPAT_VERSION = '1.6.6';
 
 /** Keys every builder hands to provisioners and post-processors (Packer's common generated data). */
 export const COMMON_GENERATED_DATA = [
@@ -137,8 +135,8 @@ export function prepare(template: Template, options: PrepareOptions): Plan {
   if (template.minPackerVersion) {
     if (!parseVersion(template.minPackerVersion)) {
       problems.add({ path: 'min_packer_version', message: `${show(template.minPackerVersion)} is not a version; write one such as "1.6.0"` });
-    } else if (compareVersions(template.minPackerVersion, PACKER_COMPAT_VERSION) > 0) {
-      problems.add({ path: 'min_packer_version', message: `the template requires Packer ${template.minPackerVersion} or newer; Kiln implements Packer ${PACKER_COMPAT_VERSION} templates` });
+    } else if (compareVersions(template.minPackerVersion, interpolate.PACKER_COMPATIBILITY_VERSION) > 0) {
+      problems.add({ path: 'min_packer_version', message: `the template requires Packer ${template.minPackerVersion} or newer; Kiln implements Packer ${interpolate.PACKER_COMPATIBILITY_VERSION} templates` });
     }
   }
 
@@ -267,7 +265,7 @@ function prepareBuild(
 
   // Provisioners and post-processors see placeholders for the builder's generated data until run time.
   const dataKeys = [...COMMON_GENERATED_DATA, ...(builderDecl?.generatedData ?? [])];
-  const placeholders = Object.fromEntries(dataKeys.map((k) => [k, `Build_${k}. To set this dynamically in the Packer template, you must use the \`build\` function`]));
+  const placeholders = Object.fromEntries(dataKeys.map((k) => [k, interpolate.buildPlaceholder(k)]));
 
   const applies = (only?: readonly string[], except?: readonly string[]) =>
     (!only || only.includes(entry.name)) && !(except ?? []).includes(entry.name);
