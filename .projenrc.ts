@@ -50,10 +50,13 @@ const project = new typescript.TypeScriptProject({
     // compress: LZ4 blocks (prebuilt lz4_flex) and xz (liblzma, prebuilt), both loaded only when used.
     'lz4-napi@^2.10.0',
     'lzma-native@^8.0.6',
+    // The ssh communicator (null builder, ssh_* options): ssh, scp over exec channels, sftp.
+    'ssh2@^1.17.0',
   ],
   devDeps: [
     '@types/dockerode@^4.0.2',
     '@types/tar-stream@^3.1.4',
+    '@types/ssh2@^1.15.5',
   ],
 
   jestOptions: {

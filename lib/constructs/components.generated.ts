@@ -1526,7 +1526,7 @@ export interface CompressPostProcessorProps extends PostProcessorOptions {
    */
   readonly format?: string;
   /**
-   * Compression level from 1 (fastest) to 9 (smallest), used by gzip, bgzf and lz4. Values above 9 count as 9; values below -1 may fail at run time.
+   * Compression level from 1 (fastest) to 9 (smallest), used by gzip, bgzf and xz (lz4 has a single level). Values above 9 count as 9; values below -1 may fail at run time.
    *
    * Template key: `compression_level`.
    * @default - the library default (0 and -1 also mean the default)

@@ -20,8 +20,8 @@ const ALGORITHMS: Readonly<Record<string, CompressFormat['algorithm']>> = { gz: 
  * gzip-compressed tar, so every value is accepted, as by Packer.
  *
  * Kiln writes tar, zip, gzip (also `.tgz`, which Packer too treats as tar +
- * gzip), lz4 and bgzf. xz (`.xz`, `.tar.xz`) is accepted here like Packer does,
- * but the build fails with a clear message if Kiln has no xz support at run time.
+ * gzip), lz4, bgzf and xz. lz4 and xz use native libraries loaded only when
+ * used; where they cannot load, the build fails with a clear message.
  */
 export function compressFormatOf(output: string, format?: string): CompressFormat {
   const name = format ? `${output}.${format}` : output;
@@ -56,7 +56,7 @@ export const compressPostProcessor = declareComponent({
     },
     compression_level: {
       kind: 'integer',
-      doc: 'Compression level from 1 (fastest) to 9 (smallest), used by gzip, bgzf and lz4. Values above 9 count as 9; values below -1 may fail at run time.',
+      doc: 'Compression level from 1 (fastest) to 9 (smallest), used by gzip, bgzf and xz (lz4 has a single level). Values above 9 count as 9; values below -1 may fail at run time.',
       default: '- the library default (0 and -1 also mean the default)',
     },
     archive: {
