@@ -64,7 +64,7 @@ export interface DockerBuilderProps extends BuilderOptions {
    */
   readonly exportPath?: string;
   /**
-   * Dockerfile instructions applied on commit (ENV, LABEL, EXPOSE, WORKDIR, USER, CMD, ENTRYPOINT, VOLUME, ONBUILD, MAINTAINER).
+   * Dockerfile instructions applied on commit (ENV, LABEL, EXPOSE, WORKDIR, USER, CMD, ENTRYPOINT, VOLUME, ONBUILD; the engine refuses others, MAINTAINER included).
    *
    * Template key: `changes`.
    * @default - none

@@ -15,7 +15,7 @@ export const dockerBuilder = declareComponent({
     commit: { kind: 'boolean', doc: 'Commit the container to a new image.', default: 'false' },
     discard: { kind: 'boolean', doc: 'Throw the container away after provisioning.', default: 'false' },
     export_path: { kind: 'string', doc: 'Export the container\'s filesystem as a tar file at this host path.', default: '- not exported' },
-    changes: { kind: 'string-list', doc: 'Dockerfile instructions applied on commit (ENV, LABEL, EXPOSE, WORKDIR, USER, CMD, ENTRYPOINT, VOLUME, ONBUILD, MAINTAINER).', default: '- none' },
+    changes: { kind: 'string-list', doc: 'Dockerfile instructions applied on commit (ENV, LABEL, EXPOSE, WORKDIR, USER, CMD, ENTRYPOINT, VOLUME, ONBUILD; the engine refuses others, MAINTAINER included).', default: '- none' },
     author: { kind: 'string', doc: 'Author of the committed image.', default: '- none' },
     message: { kind: 'string', doc: 'Commit message of the committed image.', default: '- none' },
     run_command: {
