@@ -54,4 +54,27 @@ if ! docker image inspect kiln/busybox:latest >/dev/null 2>&1; then
   echo 'root:x:0:' > "$w/root/etc/group"
   tar -C "$w/root" -c . | docker import -c 'CMD ["/bin/sh"]' - kiln/busybox:latest >/dev/null
 fi
+# An SSH target for the ssh communicator's tests: minimal Debian with openssh-server, made here
+# (debootstrap from the Debian mirror, no registry). The tests run it with --network host on a free
+# loopback port and their own throwaway keys; the host's own sshd (if any) is never touched.
+if ! docker image inspect kiln/sshd:latest >/dev/null 2>&1; then
+  log 'making the local image kiln/sshd:latest (debootstrap minbase + openssh-server, ~40 s)'
+  command -v debootstrap >/dev/null 2>&1 || {
+    apt-get install -y -qq --no-install-recommends debootstrap >/dev/null 2>&1 \
+      || { apt-get update -qq && apt-get install -y -qq --no-install-recommends debootstrap >/dev/null; }
+  }
+  s=$(mktemp -d)
+  # debootstrap mounts /proc (and more) inside the root while it works: unmount before removing.
+  trap 'for m in proc sys dev/pts dev; do umount -l "$s/root/$m" 2>/dev/null || true; done; rm -rf "$s" ${w:+"$w"}' EXIT
+  mirror=$(sed -n 's/^URIs: *\(http[^ ]*debian\)\/\{0,1\}$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -n 1)
+  # debootstrap puts a policy-rc.d in the new root, so the package's postinst starts no sshd.
+  debootstrap --variant=minbase --include=openssh-server,openssh-sftp-server bookworm "$s/root" "${mirror:-http://deb.debian.org/debian}" >"$s/log" 2>&1 \
+    || { tail -n 20 "$s/log" >&2; echo 'debootstrap failed' >&2; exit 1; }
+  rm -rf "$s"/root/var/lib/apt/lists/* "$s"/root/var/cache/apt/* "$s"/root/usr/share/locale/* \
+    "$s"/root/usr/share/doc/* "$s"/root/usr/share/man/*
+  mkdir -p "$s/root/run/sshd" "$s/root/root/.ssh" && chmod 700 "$s/root/root/.ssh"
+  tar -C "$s/root" -c . | docker import -c 'CMD ["/usr/sbin/sshd","-D","-e"]' - kiln/sshd:latest >/dev/null
+  rm -rf "$s"
+  trap '[ -z "${w:-}" ] || rm -rf "$w"' EXIT
+fi
 log 'ready'
