@@ -10,6 +10,8 @@ export DEBIAN_FRONTEND=noninteractive
 missing=()
 command -v packer >/dev/null 2>&1 || missing+=(packer)             # reference implementation for differential tests
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)         # the engine Kiln's docker builder talks to
+command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)   # a real registry for docker-push tests
+command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)     # its basic-auth password file
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} from Debian"
   apt-get update -qq
