@@ -81,7 +81,7 @@ const project = new typescript.TypeScriptProject({
 project.eslint?.addRules({ 'no-bitwise': 'off' });
 
 // Tests write their results as JSON so CI can print one plain "N passed, N failed" line.
-project.testTask.reset('jest --ci --json --outputFile=test-reports/results.json', {
+project.testTask.reset('jest --ci --maxWorkers=2 --json --outputFile=test-reports/results.json', {
   receiveArgs: true,
 });
 project.testTask.spawn(project.tasks.tryFind('eslint')!);
