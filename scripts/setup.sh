@@ -30,8 +30,10 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  log 'installing npm dependencies'
-  npm ci --no-audit --no-fund --loglevel=error
+  log 'installing npm dependencies (the versions package-lock.json pins)'
+  # Not `npm ci`: npm 11 rejects this lock file for lacking other platforms' optional
+  # native bindings, while `npm install` installs exactly the locked versions and leaves it unchanged.
+  npm install --no-audit --no-fund --loglevel=error
 fi
 
 log 'compiling'
