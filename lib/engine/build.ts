@@ -76,6 +76,15 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * True for an error that no retry can help with, such as the Docker engine
+ * having gone away: an error object with `unrecoverable: true`. Retry loops
+ * (`max_retries`, `start_retry_timeout`) give up at once on it.
+ */
+export function isUnrecoverable(e: unknown): boolean {
+  return Boolean(e) && (e as { unrecoverable?: unknown }).unrecoverable === true;
+}
+
 /** The error a cancelled operation rejects with. */
 export function abortError(signal: AbortSignal): Error {
   const reason = signal.reason;
@@ -136,7 +145,7 @@ export async function runBuild(opts: BuildOptions): Promise<BuildOutcome> {
           await runtime.provision(pEnv, p.config, comm, data);
           return;
         } catch (e) {
-          if (signal.aborted || pEnv.signal.aborted) throw e;
+          if (signal.aborted || pEnv.signal.aborted || isUnrecoverable(e)) throw e;
           first ??= e as Error;
           if (attempt < p.maxRetries) {
             ui.say(`Provisioner failed with "${(e as Error).message}", retrying with ${p.maxRetries - attempt} trie(s) left`);

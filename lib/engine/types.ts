@@ -38,6 +38,15 @@ export interface Artifact {
 
 /** Runs commands and moves files on the machine being built. */
 export interface Communicator {
+  /** True when `upload` writes the file with exactly `info.mode`. */
+  readonly uploadSetsMode?: boolean;
+  /**
+   * True when `exec` runs commands as root, so that a chmod of a file it
+   * uploaded cannot fail. With `uploadSetsMode`, uploading a file with a mode
+   * then equals uploading it and running chmod, and a provisioner may save
+   * that command.
+   */
+  readonly commandsRunAsRoot?: boolean;
   /** Runs a shell command; resolves to its exit code. Output is delivered as it comes, by line. */
   exec(command: string, io: ExecIo): Promise<number>;
   /** Writes one file at `dst` from a stream. */

@@ -117,8 +117,12 @@ export async function run({ flags, output, machineReadable }: CommandContext): P
   const groups = loadGroups(flags.positionals[0] ?? defaultTarget(), flags, output);
 
   const color = flags.bools.color !== false && Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && !process.env.PACKER_NO_COLOR;
+  // Once nobody reads the output (`kiln build | head`, a closed terminal), nothing more is written to it.
+  let outputGone = false;
   const printer = new Printer({
-    write: (t) => process.stdout.write(t),
+    write: (t) => {
+      if (!outputGone) process.stdout.write(t);
+    },
     mask: (t) => output.mask(t),
     color: color && !machineReadable,
     timestamps: flags.bools['timestamp-ui'] === true,
@@ -136,7 +140,8 @@ export async function run({ flags, output, machineReadable }: CommandContext): P
   const onSignal = (sig: NodeJS.Signals) => {
     interrupts++;
     if (interrupts === 1) {
-      printer.line(`${sig === 'SIGINT' ? 'Interrupt' : 'Termination'} received. Cancelling builds and cleaning up...`, 'error');
+      const what = sig === 'SIGINT' ? 'Interrupt' : sig === 'SIGHUP' ? 'Hangup' : 'Termination';
+      printer.line(`${what} received. Cancelling builds and cleaning up...`, 'error');
       controller.abort(new Error('build cancelled by user'));
       return;
     }
@@ -146,8 +151,18 @@ export async function run({ flags, output, machineReadable }: CommandContext): P
       ? `Still cleaning up, please wait: ${pending.join('; ')}`
       : 'Still finishing, please wait...', 'error');
   };
+  // A write to a closed pipe or terminal fails later, as an 'error' event: without a listener
+  // the process would die on the spot and leave its containers. Cancel and clean up instead.
+  const onOutputError = () => {
+    if (outputGone) return;
+    outputGone = true;
+    controller.abort(new Error('build cancelled: its output was closed'));
+  };
+  process.stdout.on('error', onOutputError);
+  process.stderr.on('error', onOutputError);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
   try {
     const result = await runPlans(groups, {
       runId,
@@ -163,6 +178,7 @@ export async function run({ flags, output, machineReadable }: CommandContext): P
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     journal.close();
   }
 }

@@ -1,4 +1,5 @@
-import Docker from 'dockerode';
+import * as path from 'path';
+import type Docker from 'dockerode';
 
 /**
  * The one Docker Engine API client Kiln uses. `new Docker()` reads
@@ -10,8 +11,51 @@ import Docker from 'dockerode';
 let client: Docker | undefined;
 
 export function dockerClient(): Docker {
-  client ??= new Docker();
+  client ??= new (loadDockerode())();
   return client;
+}
+
+/**
+ * Loads dockerode without the two modules it loads up front for features
+ * Kiln rarely or never uses: ssh2 (only for `ssh://` engines) through
+ * docker-modem's `lib/ssh.js`, and gRPC with protobuf (only for BuildKit
+ * sessions) through dockerode's `lib/session.js`. Together they take 200 to
+ * 500 ms to load, more than a whole small build spends in the engine. Each
+ * module exports a single function; it is replaced by a stand-in that loads
+ * the real module the first time it is called, so `ssh://` hosts work as
+ * before. If dockerode's layout is not the one expected, it loads as usual.
+ */
+function loadDockerode(): typeof Docker {
+  try {
+    const dockerodeDir = path.dirname(require.resolve('dockerode/package.json'));
+    const modemDir = path.dirname(require.resolve('docker-modem/package.json', { paths: [dockerodeDir] }));
+    loadOnFirstCall(path.join(modemDir, 'lib', 'ssh.js'));
+    loadOnFirstCall(path.join(dockerodeDir, 'lib', 'session.js'));
+  } catch {
+    // Not the layout we know: load everything up front.
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('dockerode') as typeof Docker;
+}
+
+/** Puts a stand-in for the module `file` (which must export one function) in the require cache. */
+function loadOnFirstCall(file: string): void {
+  if (require.cache[file]) return;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { Module } = require('module') as { Module: new (id: string) => NodeJS.Module };
+  let real: ((...args: unknown[]) => unknown) | undefined;
+  const stub = new Module(file);
+  stub.filename = file;
+  stub.loaded = true;
+  stub.exports = function deferred(this: unknown, ...args: unknown[]): unknown {
+    if (!real) {
+      if (require.cache[file] === stub) delete require.cache[file];
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      real = require(file) as (...a: unknown[]) => unknown;
+    }
+    return real.apply(this, args);
+  };
+  require.cache[file] = stub;
 }
 
 /** What a failed dockerode call carries besides its message. */
@@ -20,6 +64,7 @@ interface DockerodeError {
   readonly code?: string;
   readonly errno?: number;
   readonly address?: string;
+  readonly syscall?: string;
   readonly statusCode?: number;
   readonly json?: unknown;
 }
@@ -88,4 +133,59 @@ export function explainDockerError(e: unknown): string {
   if (noImage) return `the image ${noImage[1].trim()} does not exist in the Docker engine: pull, build or import it first`;
   if (statusOf(e) === 404 && /No such container/i.test(msg)) return `the container is gone: ${msg}`;
   return msg;
+}
+
+/**
+ * True when a call failed because the engine could not be reached at all
+ * (nothing listening, no socket, no route), as opposed to the engine
+ * answering with an error. A connection cut half way (ECONNRESET, EPIPE) is
+ * not enough to tell: ask `unreachableCause` then.
+ */
+export function isEngineUnreachable(e: unknown): boolean {
+  if (e instanceof EngineUnreachableError) return true;
+  const err = (e ?? {}) as DockerodeError;
+  if (statusOf(e) !== undefined) return false;
+  switch (err.code) {
+    case 'ECONNREFUSED':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ETIMEDOUT':
+      return true;
+    case 'ENOENT':
+      return Boolean(err.address) || err.syscall === 'connect';
+    default:
+      return false;
+  }
+}
+
+/** The part of dockerode's modem (`docker.modem`, `container.modem`) that a ping needs. */
+interface Modem {
+  dial(options: Record<string, unknown>, callback: (err: unknown, data: unknown) => void): void;
+}
+
+/**
+ * Pings the engine behind `modem`: resolves to the error that shows it cannot
+ * be reached, or undefined when it answers (even with an error status).
+ */
+export function unreachableCause(modem: Modem = dockerClient().modem as unknown as Modem): Promise<unknown> {
+  return new Promise((resolve) => {
+    modem.dial({ path: '/_ping', method: 'GET', statusCodes: { 200: true, 500: 'server error' } }, (err) => {
+      resolve(err && isEngineUnreachable(err) ? err : undefined);
+    });
+  });
+}
+
+/**
+ * The Docker engine went away (or was never there): its message is the
+ * one-line cause from `explainDockerError`. It is `unrecoverable`, so retry
+ * loops (start_retry_timeout, max_retries) give up at once instead of trying
+ * an engine that is not there for minutes.
+ */
+export class EngineUnreachableError extends Error {
+  public readonly unrecoverable = true;
+
+  constructor(cause: unknown) {
+    super(explainDockerError(cause), { cause });
+    this.name = 'EngineUnreachableError';
+  }
 }

@@ -5,8 +5,9 @@ import { Readable, Writable } from 'stream';
 import { pipeline } from 'stream/promises';
 import type Docker from 'dockerode';
 import * as tar from 'tar-stream';
-import { engineMessage, statusOf } from './client';
+import { EngineUnreachableError, engineMessage, isEngineUnreachable, statusOf, unreachableCause } from './client';
 import { Demultiplexer, LineSplitter } from './streams';
+import { tarTree } from './tar-tree';
 import { abortError } from '../../engine/build';
 import type { Communicator, ExecIo } from '../../engine/types';
 
@@ -33,6 +34,12 @@ export interface DockerCommunicatorOptions {
   readonly signal?: AbortSignal;
   /** A private scratch directory, used only to measure uploads whose size is unknown and large. */
   readonly tempDir?: () => Promise<string>;
+  /**
+   * Told once, with the one-line cause, when the Docker engine cannot be
+   * reached any more (the builder says it at once); the call then fails with
+   * an unrecoverable `EngineUnreachableError`.
+   */
+  readonly onEngineLost?: (cause: string) => void;
 }
 
 /** What the archive API says about a path in the container. */
@@ -58,13 +65,24 @@ export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_\-+=.,/:@%]+$/.test(s) ? s : `'${s.replace(/'/g, '\'"\'"\'')}'`;
 }
 
+/** Owners that mean uid 0 (and, with a group, gid 0): what the archive API writes uploads as. */
+const ROOT_OWNERS: ReadonlySet<string> = new Set(['root', '0', 'root:root', '0:0', 'root:0', '0:root']);
+
 /** Uploads held in memory up to this size; larger ones of unknown size go through a scratch file. */
 const MEMORY_SPOOL_LIMIT = 8 * 1024 * 1024;
 
 export class DockerCommunicator implements Communicator {
+  /** The archive API writes each file with exactly the mode of its tar entry. */
+  public readonly uploadSetsMode = true;
   private queue: Promise<unknown> = Promise.resolve();
+  private lostReported = false;
 
   constructor(private readonly container: Docker.Container, private readonly opts: DockerCommunicatorOptions = {}) {}
+
+  /** Commands run as `exec_user`, else as the container's user, else as root. */
+  public get commandsRunAsRoot(): boolean {
+    return ROOT_OWNERS.has(this.opts.execUser || this.opts.containerUser || 'root');
+  }
 
   /** The container this communicator talks to. */
   public get id(): string {
@@ -88,6 +106,8 @@ export class DockerCommunicator implements Communicator {
     let size = info.size;
     let body: Readable = src;
     let scratch: string | undefined;
+    // Packer streams uploads without file info through a fresh temporary file: mode 0600.
+    const mode = permissionBits(info.mode ?? 0o600);
     try {
       if (size === undefined) {
         const spooled = await this.spool(src);
@@ -99,8 +119,7 @@ export class DockerCommunicator implements Communicator {
       const fill = addEntry(pack, {
         name: path.posix.basename(dst),
         size,
-        // Packer streams uploads without file info through a fresh temporary file: mode 0600.
-        mode: permissionBits(info.mode ?? 0o600),
+        mode,
         mtime: new Date(),
         uid: 0,
         gid: 0,
@@ -118,10 +137,13 @@ export class DockerCommunicator implements Communicator {
       ]);
     } catch (e) {
       if (signal?.aborted) throw abortError(signal);
-      throw new Error(`Failed to upload to '${dst}' in container: ${engineMessage(e)}`);
+      throw await this.lostOr(e, () => new Error(`Failed to upload to '${dst}' in container: ${engineMessage(e)}`));
     } finally {
       if (scratch) await fsp.rm(scratch, { force: true });
     }
+    // The file was written as 0:0. Giving it to root again would change nothing (it would only
+    // clear setuid and setgid bits, as any chown does), so that command is saved when it would.
+    if (ROOT_OWNERS.has(this.owner) && (mode & 0o6000) === 0) return;
     await this.fixOwner(dst);
   }
 
@@ -151,15 +173,28 @@ export class DockerCommunicator implements Communicator {
         prefix = `${path.posix.basename(dst)}/`;
         withRoot = true;
       }
-      const pack = tar.pack();
-      const fill = packDirectory(pack, local, prefix, withRoot).then(() => pack.finalize(), (err: Error) => {
-        pack.destroy(err);
-        throw err;
-      });
-      await Promise.all([this.putArchive(pack, target), fill]);
+      // A local problem (a file unreadable or changed) fails the request; it, not the engine's view of it, is the cause.
+      let localError: Error | undefined;
+      const tree = tarTree(local, prefix, withRoot);
+      const body = Readable.from((async function* guarded() {
+        try {
+          yield* tree;
+        } catch (err) {
+          localError = err as Error;
+          throw err;
+        }
+      })(), { objectMode: false, highWaterMark: 4 * 1024 * 1024 });
+      try {
+        await this.putArchive(body, target);
+      } catch (e) {
+        throw localError ?? e;
+      } finally {
+        // Stops reading ahead and closes any file still open.
+        body.destroy();
+      }
     } catch (e) {
       if (signal?.aborted) throw abortError(signal);
-      throw new Error(`Failed to upload to '${dst}' in container: ${engineMessage(e)}`);
+      throw await this.lostOr(e, () => new Error(`Failed to upload to '${dst}' in container: ${engineMessage(e)}`));
     }
     await this.fixOwner(dst);
   }
@@ -172,7 +207,7 @@ export class DockerCommunicator implements Communicator {
       archive = await this.container.getArchive({ path: src, abortSignal: signal });
     } catch (e) {
       if (signal?.aborted) throw abortError(signal);
-      throw new Error(`Error downloading file: ${engineMessage(e)}`);
+      throw await this.lostOr(e, () => new Error(`Error downloading file: ${engineMessage(e)}`));
     }
     const stream = archive as unknown as Readable;
     const extract = tar.extract();
@@ -199,7 +234,7 @@ export class DockerCommunicator implements Communicator {
       }
     } catch (e) {
       if (signal?.aborted) throw abortError(signal);
-      throw new Error(`Failed to download '${src}' from container: ${(e as Error).message}`);
+      throw await this.lostOr(e, () => new Error(`Failed to download '${src}' from container: ${(e as Error).message}`));
     } finally {
       // Only the first entry is wanted, as with Packer; drop the rest.
       stream.destroy();
@@ -225,13 +260,13 @@ export class DockerCommunicator implements Communicator {
       archive = await this.container.getArchive({ path: remote, abortSignal: signal });
     } catch (e) {
       if (signal?.aborted) throw abortError(signal);
-      throw new Error(`Error downloading directory: ${engineMessage(e)}`);
+      throw await this.lostOr(e, () => new Error(`Error downloading directory: ${engineMessage(e)}`));
     }
     try {
       await extractInto(archive as unknown as Readable, path.resolve(dst));
     } catch (e) {
       if (signal?.aborted) throw abortError(signal);
-      throw new Error(`Failed to download '${src}' from container: ${(e as Error).message}`);
+      throw await this.lostOr(e, () => new Error(`Failed to download '${src}' from container: ${(e as Error).message}`));
     }
   }
 
@@ -257,6 +292,7 @@ export class DockerCommunicator implements Communicator {
       stream = await exec.start({ hijack: withStdin, stdin: withStdin, Detach: false, Tty: o.tty, abortSignal: signal });
     } catch (e) {
       if (signal?.aborted) throw abortError(signal);
+      if (isEngineUnreachable(e)) throw this.lost(e);
       // `docker exec` prints the engine's refusal and exits 1; do the same.
       o.io.stderr?.(`Error response from daemon: ${engineMessage(e)}`);
       return 1;
@@ -264,6 +300,7 @@ export class DockerCommunicator implements Communicator {
 
     const duplex = stream as unknown as NodeJS.ReadWriteStream & Readable;
     const demux = new Demultiplexer((b) => stdoutLines.write(b), (b) => stderrLines.write(b));
+    let streamError: Error | undefined;
     await new Promise<void>((resolve, reject) => {
       let settled = false;
       const done = (err?: Error) => {
@@ -281,7 +318,11 @@ export class DockerCommunicator implements Communicator {
       duplex.on('data', (chunk: Buffer) => (o.tty ? stdoutLines.write(chunk) : demux.write(chunk)));
       duplex.on('end', () => done());
       duplex.on('close', () => done());
-      duplex.on('error', (e: Error) => done(e));
+      // A cut connection may mean the engine died: the status query below tells.
+      duplex.on('error', (e: Error) => {
+        streamError = e;
+        done();
+      });
       if (o.io.stdin) {
         o.io.stdin.on('error', () => duplex.end());
         o.io.stdin.pipe(duplex as unknown as Writable);
@@ -298,8 +339,9 @@ export class DockerCommunicator implements Communicator {
       } catch (e) {
         if (signal?.aborted) throw abortError(signal);
         if (statusOf(e) === 404) return CMD_DISCONNECT;
-        throw e;
+        throw await this.lostOr(e, () => streamError ?? e as Error);
       }
+      if (streamError) throw streamError;
       if (!info.Running && info.ExitCode !== null && info.ExitCode !== undefined) return info.ExitCode;
       if (!info.Running || i >= 100) {
         // The process went away without a status (the container stopped under it).
@@ -309,10 +351,39 @@ export class DockerCommunicator implements Communicator {
     }
   }
 
+  /** The error for an engine that cannot be reached; says the cause once through `onEngineLost`. */
+  private lost(e: unknown): EngineUnreachableError {
+    const err = e instanceof EngineUnreachableError ? e : new EngineUnreachableError(e);
+    if (!this.lostReported && !this.opts.signal?.aborted) {
+      this.lostReported = true;
+      this.opts.onEngineLost?.(err.message);
+    }
+    return err;
+  }
+
+  /**
+   * `lost(e)` when the engine cannot be reached (a cut connection is checked
+   * with a ping), else the error `otherwise` makes.
+   */
+  private async lostOr(e: unknown, otherwise: () => Error): Promise<Error> {
+    if (isEngineUnreachable(e)) return this.lost(e);
+    const code = (e as NodeJS.ErrnoException | undefined)?.code;
+    if (statusOf(e) === undefined && (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up|closed the connection/i.test(String((e as Error)?.message)))) {
+      const cause = await unreachableCause((this.container as unknown as { modem: Parameters<typeof unreachableCause>[0] }).modem);
+      if (cause) return this.lost(cause);
+    }
+    return otherwise();
+  }
+
+  /** Who uploads belong to: the container's user, or root. */
+  private get owner(): string {
+    return this.opts.containerUser || 'root';
+  }
+
   /** Packer's fix_upload_owner: `chown -R <container user or root> <dst>`, as root. */
   private async fixOwner(dst: string): Promise<void> {
     if (this.opts.fixUploadOwner === false) return;
-    const owner = this.opts.containerUser || 'root';
+    const owner = this.owner;
     const output: string[] = [];
     const code = await this.run(['/bin/sh', '-c', `chown -R ${shellQuote(owner)} ${shellQuote(dst)}`], {
       user: 'root',
@@ -326,8 +397,9 @@ export class DockerCommunicator implements Communicator {
    * Extracts a tar into `dir` in the container. Like `docker cp`, it refuses
    * to replace a directory with a file or the other way round.
    */
-  private putArchive(pack: tar.Pack, dir: string): Promise<unknown> {
-    return this.container.putArchive(Readable.from(pack), { path: dir, noOverwriteDirNonDir: true, abortSignal: this.opts.signal } as object);
+  private putArchive(archive: tar.Pack | Readable, dir: string): Promise<unknown> {
+    const body = archive instanceof Readable ? archive : Readable.from(archive);
+    return this.container.putArchive(body, { path: dir, noOverwriteDirNonDir: true, abortSignal: this.opts.signal } as object);
   }
 
   /** Stat of a path in the container (symlinks followed once), or undefined when it does not exist. */
@@ -411,37 +483,6 @@ function addEntry(pack: tar.Pack, header: HeaderArgument, body?: Readable): Prom
       reject(err);
     });
   });
-}
-
-/** Adds a local directory tree to a tar pack, one entry at a time, files streamed from disk. */
-async function packDirectory(pack: tar.Pack, root: string, prefix: string, withRoot: boolean): Promise<void> {
-  const rootStat = await fsp.stat(root);
-  if (!rootStat.isDirectory()) throw new Error(`${root} is not a directory`);
-  const add = async (header: tar.Header | HeaderArgument, body?: Readable): Promise<void> => {
-    await addEntry(pack, { uid: 0, gid: 0, ...header } as HeaderArgument, body);
-  };
-  if (withRoot && prefix) {
-    await add({ name: prefix, type: 'directory', mode: permissionBits(rootStat.mode), mtime: rootStat.mtime });
-  }
-  const walk = async (dir: string, rel: string): Promise<void> => {
-    const names = (await fsp.readdir(dir)).sort();
-    for (const name of names) {
-      const full = path.join(dir, name);
-      const st = await fsp.lstat(full);
-      const entryName = `${prefix}${rel}${name}`;
-      const common = { mode: permissionBits(st.mode), mtime: st.mtime };
-      if (st.isDirectory()) {
-        await add({ name: `${entryName}/`, type: 'directory', ...common });
-        await walk(full, `${rel}${name}/`);
-      } else if (st.isSymbolicLink()) {
-        await add({ name: entryName, type: 'symlink', linkname: await fsp.readlink(full), ...common });
-      } else if (st.isFile()) {
-        await add({ name: entryName, type: 'file', size: st.size, ...common }, fs.createReadStream(full));
-      }
-      // Sockets, fifos and devices are skipped: they cannot be copied meaningfully.
-    }
-  };
-  await walk(root, '');
 }
 
 /** Reads an entry to its end without keeping it (the extractor waits for each entry to be consumed). */

@@ -12,7 +12,7 @@ import type { Artifact, BuildEnvironment, BuilderRuntime, Communicator, Generate
 import type { ConfigOf } from '../../../template/component';
 import { renderRepeatedly } from '../../../template/interpolate';
 import { ExportArtifact, ImageArtifact, DOCKER_IMPORT_ID } from '../../docker/artifacts';
-import { dockerClient, explainDockerError, statusOf } from '../../docker/client';
+import { dockerClient, explainDockerError, isEngineUnreachable, statusOf } from '../../docker/client';
 import { DockerCommunicator, noneCommunicator } from '../../docker/communicator';
 import { BUILD_LABEL, HOST_LABEL, PID_LABEL, RUN_LABEL, withoutKilnLabels } from '../../docker/labels';
 import { builderRunArgs, parseRunArgs } from '../../docker/run-args';
@@ -136,18 +136,27 @@ export const builder: BuilderRuntime = {
     }
     const id = container.id;
     let started = false;
-    env.cleanups.defer(`container ${id.slice(0, 12)}`, async () => {
-      if (started) ui.say(`Killing the container: ${id}`);
-      try {
-        await container.kill();
-      } catch {
-        // Already stopped, or gone: removing it is what matters.
-      }
+    // Kills (SIGKILL, as `docker kill` does) and removes the container in one call.
+    const removeContainer = async () => {
       try {
         await container.remove({ force: true, v: true });
       } catch (e) {
-        if (statusOf(e) !== 404) throw new Error(`cannot remove container ${id.slice(0, 12)}: ${explainDockerError(e)}`);
+        if (statusOf(e) === 404) return;
+        // Labelled with the run, it is found again once the engine is back.
+        const later = isEngineUnreachable(e) ? '; "kiln cleanup" removes it once the engine answers again' : '';
+        throw new Error(`cannot remove container ${id.slice(0, 12)}: ${explainDockerError(e)}${later}`);
       }
+    };
+    // Once the container has been committed it is not needed any more: its removal may start
+    // early, alongside the rest of the commit step. This cleanup then waits for it to end.
+    let removal: Promise<void> | undefined;
+    const removeEarly = () => {
+      removal ??= removeContainer();
+      removal.catch(() => undefined); // reported when the cleanup awaits it
+    };
+    env.cleanups.defer(`container ${id.slice(0, 12)}`, async () => {
+      if (started) ui.say(`Killing the container: ${id}`);
+      await (removal ?? removeContainer());
     });
     if (signal.aborted) throw abortError(signal);
     try {
@@ -181,6 +190,8 @@ export const builder: BuilderRuntime = {
         containerUser: inspect.Config?.User ?? '',
         signal,
         tempDir: () => env.tempDir('upload'),
+        // The engine went away mid-build: say why at once, before the cleanups that will fail too.
+        onEngineLost: (cause) => ui.error(cause),
       });
       data = {
         ID: id,
@@ -202,7 +213,7 @@ export const builder: BuilderRuntime = {
     if (signal.aborted) throw abortError(signal);
 
     if (config.commit) {
-      const imageId = await commit(env, docker, container, config, ours, inspect.Image);
+      const imageId = await commit(env, docker, container, config, ours, inspect.Image, removeEarly);
       const generated = { ...data, ImageSha256: imageId };
       return new ImageArtifact(DOCKER_IMPORT_ID, imageId, { generated_data: generated });
     }
@@ -217,6 +228,8 @@ export const builder: BuilderRuntime = {
 /**
  * Commits the container with `author`, `message` and `changes`, then drops
  * Kiln's labels from the result (see labels.ts). Returns the image id.
+ * `onCommitted` is called as soon as the engine has made the image, when the
+ * container is no longer needed.
  */
 async function commit(
   env: BuildEnvironment,
@@ -225,6 +238,7 @@ async function commit(
   config: DockerConfig,
   ours: Record<string, string>,
   baseImage: string,
+  onCommitted: () => void,
 ): Promise<string> {
   const { ui, signal } = env;
   ui.say('Committing the container');
@@ -240,6 +254,7 @@ async function commit(
     // Not cancellable: the engine would finish the commit anyway and leave an image nobody removes.
     const res = await container.commit({ _query: query, _body: {} } as Record<string, unknown>) as { Id: string };
     committed = res.Id;
+    onCommitted();
   } catch (e) {
     throw stepError(env, `Error committing container: ${explainDockerError(e)}`);
   }
@@ -253,7 +268,10 @@ async function commit(
     }
     unkept.delete(imageId);
   };
+  // The raw commit, once relabelled, is removed in the background, alongside the container.
+  let rawRemoval: Promise<void> | undefined;
   env.cleanups.defer(`image ${committed.replace(/^sha256:/, '').slice(0, 12)}`, async () => {
+    await rawRemoval?.catch(() => undefined); // if it failed, it is tried again below
     for (const imageId of [...unkept].reverse()) await removeImage(imageId);
   });
   let imageId: string;
@@ -267,14 +285,16 @@ async function commit(
     imageId = await withoutKilnLabels(docker, committed, ours, baseLabels);
     if (imageId !== committed) {
       unkept.add(imageId);
-      await removeImage(committed);
+      rawRemoval = removeImage(committed);
+      rawRemoval.catch(() => undefined); // awaited, and reported, by the cleanup
     }
   } catch (e) {
     throw stepError(env, `Error committing container: ${explainDockerError(e)}`);
   }
   if (signal.aborted) throw abortError(signal);
   ui.message(`Image ID: ${imageId}`);
-  unkept.clear();
+  // The build's image is kept; the cleanup still sees the raw commit's removal through.
+  unkept.delete(imageId);
   return imageId;
 }
 

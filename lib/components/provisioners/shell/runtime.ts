@@ -3,7 +3,7 @@ import * as fsp from 'fs/promises';
 import * as path from 'path';
 import { Readable } from 'stream';
 import type { shellProvisioner } from './declaration';
-import { abortError, goDuration, sleep } from '../../../engine/build';
+import { abortError, goDuration, isUnrecoverable, sleep } from '../../../engine/build';
 import type { BuildEnvironment, Communicator, GeneratedData, ProvisionerRuntime } from '../../../engine/types';
 import type { ConfigOf } from '../../../template/component';
 import { renderRepeatedly } from '../../../template/interpolate';
@@ -80,7 +80,8 @@ export async function retryStart<T>(timeoutMs: number, signal: AbortSignal, fn: 
       return await fn();
     } catch (e) {
       if (signal.aborted) throw abortError(signal);
-      if (timeoutMs > 0 && Date.now() >= deadline) throw e;
+      // The machine is gone for good (e.g. the Docker engine died): waiting will not bring it back.
+      if (isUnrecoverable(e) || (timeoutMs > 0 && Date.now() >= deadline)) throw e;
       await sleep(2000, signal);
     }
   }
@@ -135,11 +136,13 @@ export const provisioner: ProvisionerRuntime = {
         await retryStart(retryMs, signal, async () => {
           const remote = `${remoteFolder}/varfile_${randomInt(9999)}.sh`;
           try {
-            await comm.upload(remote, Readable.from([content]), { size: content.length });
+            await comm.upload(remote, Readable.from([content]), { size: content.length, mode: 0o600 });
           } catch (e) {
+            if (isUnrecoverable(e)) throw e;
             throw new Error(`Error uploading envVarFile: ${(e as Error).message}`);
           }
-          await run(`chmod 0600 ${remote}`);
+          // Packer chmods after uploading; the file already has that mode when the communicator wrote it so.
+          if (!comm.uploadSetsMode) await run(`chmod 0600 ${remote}`);
           envVarFile = remote;
         });
       }
@@ -161,12 +164,17 @@ export const provisioner: ProvisionerRuntime = {
         }
         const content = payload(raw);
         const code = await retryStart(retryMs, signal, async () => {
+          // Packer uploads, then chmods as the command user (which fails, and leaves the script
+          // unreadable, when that user is not root and does not own it). When that chmod cannot
+          // fail, uploading with the mode is the same, one round trip fewer.
+          const modeOnUpload = Boolean(comm.uploadSetsMode && comm.commandsRunAsRoot);
           try {
-            await comm.upload(remotePath, Readable.from([content]), { size: content.length });
+            await comm.upload(remotePath, Readable.from([content]), { size: content.length, mode: modeOnUpload ? 0o755 : undefined });
           } catch (e) {
+            if (isUnrecoverable(e)) throw e;
             throw new Error(`Error uploading script: ${(e as Error).message}`);
           }
-          await run(`chmod 0755 ${remotePath}`);
+          if (!modeOnUpload) await run(`chmod 0755 ${remotePath}`);
           return comm.exec(command, io);
         });
         if (code === CMD_DISCONNECT) {
@@ -179,8 +187,8 @@ export const provisioner: ProvisionerRuntime = {
         }
         if (!config.skip_clean) await cleanupRemoteFile(remotePath, retryMs, signal, run);
       }
-      // As in Packer, also when there is no variables file (`rm -f ` then removes nothing).
-      if (!config.skip_clean) await cleanupRemoteFile(envVarFile, retryMs, signal, run);
+      // Packer also runs `rm -f ` when there is no variables file; that removes nothing, so it is saved.
+      if (!config.skip_clean && envVarFile) await cleanupRemoteFile(envVarFile, retryMs, signal, run);
     } finally {
       if (inlineFile) await fsp.rm(inlineFile, { force: true });
     }
