@@ -10,6 +10,7 @@ import { Demultiplexer, LineSplitter } from './streams';
 import { tarTree } from './tar-tree';
 import { abortError } from '../../engine/build';
 import type { Communicator, ExecIo } from '../../engine/types';
+import { spool } from '../communicators/spool';
 
 /**
  * Packer's docker communicator over the Engine API. Commands run through the
@@ -69,7 +70,6 @@ export function shellQuote(s: string): string {
 const ROOT_OWNERS: ReadonlySet<string> = new Set(['root', '0', 'root:root', '0:0', 'root:0', '0:root']);
 
 /** Uploads held in memory up to this size; larger ones of unknown size go through a scratch file. */
-const MEMORY_SPOOL_LIMIT = 8 * 1024 * 1024;
 
 export class DockerCommunicator implements Communicator {
   /** The archive API writes each file with exactly the mode of its tar entry. */
@@ -110,7 +110,7 @@ export class DockerCommunicator implements Communicator {
     const mode = permissionBits(info.mode ?? 0o600);
     try {
       if (size === undefined) {
-        const spooled = await this.spool(src);
+        const spooled = await spool(src, this.opts.tempDir);
         size = spooled.size;
         body = spooled.open();
         scratch = spooled.file;
@@ -421,35 +421,6 @@ export class DockerCommunicator implements Communicator {
     return st;
   }
 
-  /** Measures a stream of unknown length: in memory when small, else in a scratch file. */
-  private async spool(src: Readable): Promise<{ size: number; open: () => Readable; file?: string }> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let file: string | undefined;
-    let out: fs.WriteStream | undefined;
-    for await (const chunk of src) {
-      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-      size += b.length;
-      if (out) {
-        if (!out.write(b)) await new Promise<void>((r) => out!.once('drain', () => r()));
-        continue;
-      }
-      chunks.push(b);
-      if (size > MEMORY_SPOOL_LIMIT && this.opts.tempDir) {
-        file = path.join(await this.opts.tempDir(), `upload-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
-        out = fs.createWriteStream(file, { mode: 0o600 });
-        for (const c of chunks) out.write(c);
-        chunks.length = 0;
-      }
-    }
-    if (out) {
-      await new Promise<void>((resolve, reject) => out!.end((err?: Error | null) => (err ? reject(err) : resolve())));
-      const f = file!;
-      return { size, file: f, open: () => fs.createReadStream(f) };
-    }
-    const whole = Buffer.concat(chunks);
-    return { size, open: () => Readable.from([whole]) };
-  }
 }
 
 type HeaderArgument = Partial<tar.Header> & Pick<tar.Header, 'name'>;

@@ -1,7 +1,5 @@
-import * as fs from 'fs';
 import * as fsp from 'fs/promises';
 import * as os from 'os';
-import * as path from 'path';
 import { Readable, Writable } from 'stream';
 import type { ClientChannel, ExecOptions, SFTPWrapper } from 'ssh2';
 import { dial, SshConnection, SshSettings } from './connect';
@@ -11,6 +9,7 @@ import { sftpDownload, sftpDownloadDir, sftpUpload, sftpUploadDir } from './sftp
 import { abortError } from '../../../engine/build';
 import type { Communicator, ExecIo } from '../../../engine/types';
 import { LineSplitter } from '../../docker/streams';
+import { spool } from '../spool';
 
 /**
  * Packer's ssh communicator over ssh2. Commands run as `<command>\n` on a new
@@ -25,7 +24,6 @@ import { LineSplitter } from '../../docker/streams';
 export const CMD_DISCONNECT = 2300218;
 
 /** Uploads of unknown size are measured in memory up to this size, else in a scratch file (scp needs the size first). */
-const MEMORY_SPOOL_LIMIT = 8 * 1024 * 1024;
 
 export interface SshCommunicatorOptions {
   /** Cancels operations in flight (the build's signal). */
@@ -132,7 +130,7 @@ export class SshCommunicator implements Communicator {
       let scratch: string | undefined;
       try {
         if (size === undefined) {
-          const spooled = await this.spool(src);
+          const spooled = await spool(src, this.opts.tempDir);
           size = spooled.size;
           body = spooled.open();
           scratch = spooled.file;
@@ -262,34 +260,4 @@ export class SshCommunicator implements Communicator {
     }
   }
 
-  /** Measures a stream of unknown length: in memory when small, else in a scratch file. */
-  private async spool(src: Readable): Promise<{ size: number; open: () => Readable; file?: string }> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let file: string | undefined;
-    let out: fs.WriteStream | undefined;
-    for await (const chunk of src) {
-      const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
-      size += b.length;
-      if (out) {
-        if (!out.write(b)) await new Promise<void>((r) => out!.once('drain', () => r()));
-        continue;
-      }
-      chunks.push(b);
-      if (size > MEMORY_SPOOL_LIMIT) {
-        const dir = this.opts.tempDir ? await this.opts.tempDir() : os.tmpdir();
-        file = path.join(dir, `kiln-upload-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`);
-        out = fs.createWriteStream(file, { mode: 0o600 });
-        for (const c of chunks) out.write(c);
-        chunks.length = 0;
-      }
-    }
-    if (out) {
-      await new Promise<void>((resolve, reject) => out!.end((err?: Error | null) => (err ? reject(err) : resolve())));
-      const f = file!;
-      return { size, file: f, open: () => fs.createReadStream(f) };
-    }
-    const whole = Buffer.concat(chunks);
-    return { size, open: () => Readable.from([whole]) };
-  }
 }

@@ -1,11 +1,11 @@
 import * as fs from 'fs';
-import * as fsp from 'fs/promises';
 import * as path from 'path';
 import type { artificePostProcessor } from './declaration';
 import { glob } from './glob';
-import type { Artifact, PostProcessorRuntime } from '../../../engine/types';
+import type { PostProcessorRuntime } from '../../../engine/types';
 import type { ConfigOf } from '../../../template/component';
 import { goPathError } from '../compress/go-errors';
+import { FilesArtifact } from '../files-artifact';
 
 /**
  * artifice: replaces the artifact with the files named in `files` (Go glob
@@ -20,24 +20,6 @@ import { goPathError } from '../compress/go-errors';
 export const ARTIFICE_BUILDER_ID = 'packer.post-processor.artifice';
 
 type ArtificeConfig = ConfigOf<typeof artificePostProcessor.fields>;
-
-/** Files picked by artifice; destroying it deletes them (recursively, like `rm -rf`). */
-export class ArtificeArtifact implements Artifact {
-  public readonly builderId = ARTIFICE_BUILDER_ID;
-  public readonly id = '';
-  public readonly state = {};
-
-  constructor(public readonly files: readonly string[], private readonly cwd: string) {}
-
-  public describe(): string {
-    return `Created artifact from files: ${this.files.join(', ')}`;
-  }
-
-  /** Removes each file in turn, stopping at the first failure, as Go's `os.RemoveAll` loop does. */
-  public async destroy(): Promise<void> {
-    for (const f of this.files) await fsp.rm(path.resolve(this.cwd, f), { recursive: true, force: true });
-  }
-}
 
 export const postProcessor: PostProcessorRuntime = {
   async postProcess(env, rawConfig, input) {
@@ -56,6 +38,6 @@ export const postProcessor: PostProcessorRuntime = {
       }
     }
     env.ui.say(`Using these artifact files: ${files.join(', ')}`);
-    return { artifact: new ArtificeArtifact(files, cwd), keep: true, forceKeep: false };
+    return { artifact: new FilesArtifact(ARTIFICE_BUILDER_ID, files, cwd), keep: true, forceKeep: false };
   },
 };

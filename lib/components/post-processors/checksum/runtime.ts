@@ -4,11 +4,12 @@ import * as fsp from 'fs/promises';
 import * as path from 'path';
 import type { checksumPostProcessor } from './declaration';
 import { abortError } from '../../../engine/build';
-import type { Artifact, BuildEnvironment, PostProcessorRuntime } from '../../../engine/types';
+import type { BuildEnvironment, PostProcessorRuntime } from '../../../engine/types';
 import type { ConfigOf } from '../../../template/component';
 import { renderRepeatedly } from '../../../template/interpolate';
 import { goPathError } from '../compress/go-errors';
 import { generatedDataOf } from '../compress/runtime';
+import { FilesArtifact } from '../files-artifact';
 
 /**
  * checksum: for each checksum type and each file of the artifact, appends
@@ -34,23 +35,6 @@ const ALGORITHMS: Readonly<Record<string, string>> = {
 };
 
 type ChecksumConfig = ConfigOf<typeof checksumPostProcessor.fields>;
-
-/** The input files and the checksum files; destroying it deletes them all, as Packer's does. */
-export class ChecksumArtifact implements Artifact {
-  public readonly builderId = CHECKSUM_BUILDER_ID;
-  public readonly id = '';
-  public readonly state = {};
-
-  constructor(public readonly files: readonly string[], private readonly cwd: string) {}
-
-  public describe(): string {
-    return `Created artifact from files: ${this.files.join(', ')}`;
-  }
-
-  public async destroy(): Promise<void> {
-    for (const f of this.files) await fsp.rm(path.resolve(this.cwd, f), { recursive: true, force: true });
-  }
-}
 
 /** Reads `file` once and returns its digest (hex) for each of `types`. */
 async function digests(env: BuildEnvironment, given: string, abs: string, types: readonly string[]): Promise<Map<string, string>> {
@@ -111,6 +95,6 @@ export const postProcessor: PostProcessorRuntime = {
         }
       }
     }
-    return { artifact: new ChecksumArtifact(files, cwd), keep: true, forceKeep: true };
+    return { artifact: new FilesArtifact(CHECKSUM_BUILDER_ID, files, cwd), keep: true, forceKeep: true };
   },
 };

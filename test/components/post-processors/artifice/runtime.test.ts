@@ -1,7 +1,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { clean, glob, match } from '../../../../lib/components/post-processors/artifice/glob';
-import { ArtificeArtifact, postProcessor } from '../../../../lib/components/post-processors/artifice/runtime';
+import { postProcessor } from '../../../../lib/components/post-processors/artifice/runtime';
+import { FilesArtifact } from '../../../../lib/components/post-processors/files-artifact';
 import { scratch, testEnvironment } from '../../runtime-env';
 
 describe('Go filepath.Match', () => {
@@ -69,7 +70,7 @@ describe('artifice runtime', () => {
     ]);
     expect(result.keep).toBe(true);
     expect(result.forceKeep).toBe(false);
-    const a = result.artifact as ArtificeArtifact;
+    const a = result.artifact as FilesArtifact;
     expect(a.builderId).toBe('packer.post-processor.artifice');
     expect(a.id).toBe('');
     expect(a.describe()).toBe('Created artifact from files: gen/b.txt, gen/a.txt, gen/b.txt, gen/dir');

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { ChecksumArtifact, postProcessor } from '../../../../lib/components/post-processors/checksum/runtime';
+import { postProcessor } from '../../../../lib/components/post-processors/checksum/runtime';
+import { FilesArtifact } from '../../../../lib/components/post-processors/files-artifact';
 import { scratch, testEnvironment } from '../../runtime-env';
 
 const artifact = (files: string[], state: Record<string, unknown> = {}) => ({
@@ -23,7 +24,7 @@ describe('checksum runtime', () => {
     expect(fs.readFileSync(path.join(dir, 'sums/b-file.sha512'), 'utf8').split('\n')[2]).toBe(`${sum('sha512', big)}\tbig.bin`);
     expect(result.keep).toBe(true);
     expect(result.forceKeep).toBe(true);
-    const a = result.artifact as ChecksumArtifact;
+    const a = result.artifact as FilesArtifact;
     expect(a.builderId).toBe('packer.post-processor.checksum');
     expect(a.files).toEqual([...files, 'sums/b-file.md5', 'sums/b-file.sha512']);
     expect(a.describe()).toBe(`Created artifact from files: ${[...files, 'sums/b-file.md5', 'sums/b-file.sha512'].join(', ')}`);
