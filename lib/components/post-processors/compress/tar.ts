@@ -149,16 +149,20 @@ async function* fileData(handle: fsp.FileHandle, size: number, given: string): A
   if (copied !== size) throw new Error(`Failed to copy ${given} data to archive: ${given} shrank from ${size} to ${copied} bytes while it was being archived`);
 }
 
+/** Opens an input of an archive, failing with Packer's message. */
+export async function openArchiveInput(file: ArchiveInput): Promise<fsp.FileHandle> {
+  try {
+    return await fsp.open(file.abs, 'r');
+  } catch (e) {
+    throw new Error(`Unable to read file ${file.given}: ${goPathError('open', file.given, e)}`);
+  }
+}
+
 /** The tar archive of `files`, as a sequence of buffers; files are read as the archive is consumed. */
 export async function* tarArchive(files: readonly ArchiveInput[]): AsyncGenerator<Buffer> {
   const names = new NameDb();
   for (const file of files) {
-    let handle: fsp.FileHandle;
-    try {
-      handle = await fsp.open(file.abs, 'r');
-    } catch (e) {
-      throw new Error(`Unable to read file ${file.given}: ${goPathError('open', file.given, e)}`);
-    }
+    const handle = await openArchiveInput(file);
     try {
       let st: fs.Stats;
       try {

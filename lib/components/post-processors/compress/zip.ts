@@ -2,7 +2,7 @@ import * as fsp from 'fs/promises';
 import { pipeline } from 'stream';
 import { RawDeflateStream } from './deflate';
 import { goPathError } from './go-errors';
-import type { ArchiveInput } from './tar';
+import { ArchiveInput, openArchiveInput } from './tar';
 
 /**
  * The zip archive Packer's compress post-processor writes (Go's archive/zip
@@ -183,12 +183,7 @@ export async function* zipArchive(files: readonly ArchiveInput[]): AsyncGenerato
   const entries: Entry[] = [];
   let offset = 0;
   for (const file of files) {
-    let handle: fsp.FileHandle;
-    try {
-      handle = await fsp.open(file.abs, 'r');
-    } catch (e) {
-      throw new Error(`Unable to read file ${file.given}: ${goPathError('open', file.given, e)}`);
-    }
+    const handle = await openArchiveInput(file);
     try {
       const entry: Entry = {
         name: Buffer.from(file.given, 'utf8'),
