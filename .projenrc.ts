@@ -40,7 +40,12 @@ const project = new typescript.TypeScriptProject({
     },
   },
 
-  peerDeps: ['constructs@^10.4.2'],
+  peerDeps: [
+    'constructs@^10.4.2',
+    // Only for the optional `kiln/cdktf` entry point (images used by Terraform stacks).
+    'cdktf@^0.21.0',
+    '@cdktf/provider-aws@^21.22.1',
+  ],
   deps: [
     'ajv@^8.17.1',
     'yaml@^2.8.1',
@@ -52,11 +57,15 @@ const project = new typescript.TypeScriptProject({
     'lzma-native@^8.0.6',
     // The ssh communicator (null builder, ssh_* options): ssh, scp over exec channels, sftp.
     'ssh2@^1.17.0',
+    // The amazon-ebs builder, loaded only when a build uses it.
+    '@aws-sdk/client-ec2@^3.1169.0',
   ],
   devDeps: [
     '@types/dockerode@^4.0.2',
     '@types/tar-stream@^3.1.4',
     '@types/ssh2@^1.15.5',
+    // EC2 cannot be reached from the test machines: amazon-ebs step logic is tested against a mocked client.
+    'aws-sdk-client-mock@^4.1.0',
   ],
 
   jestOptions: {
@@ -79,6 +88,18 @@ const project = new typescript.TypeScriptProject({
 
 // File modes, tar headers and compression formats are bit fields.
 project.eslint?.addRules({ 'no-bitwise': 'off' });
+
+// cdktf and its AWS provider are needed only by `kiln/cdktf`; the core never loads them.
+project.package.addField('peerDependenciesMeta', {
+  'cdktf': { optional: true },
+  '@cdktf/provider-aws': { optional: true },
+});
+project.package.addField('exports', {
+  '.': './lib/index.js',
+  './cdktf': './lib/cdktf/index.js',
+  './package.json': './package.json',
+});
+project.package.addField('typesVersions', { '*': { cdktf: ['lib/cdktf/index.d.ts'] } });
 
 // Tests write their results as JSON so CI can print one plain "N passed, N failed" line.
 project.testTask.reset('jest --ci --maxWorkers=2 --json --outputFile=test-reports/results.json', {
