@@ -79,6 +79,7 @@ const project = new typescript.TypeScriptProject({
         '<rootDir>/@(lib|test)/**/*(*.)@(spec|test).ts?(x)',
         // The example's reusable construct package has its own tests.
         '<rootDir>/cdk-app-example/hardened-base/test/**/*.test.ts',
+        '<rootDir>/cdk-app-example/test/**/*.test.ts',
       ],
       testTimeout: 120_000,
     },
@@ -121,7 +122,7 @@ project.addTask('bench', {
   receiveArgs: true,
 });
 
-project.gitignore.exclude('kiln.out/', 'test-reports/', '.kiln-tmp/');
+project.gitignore.exclude('kiln.out/', 'cdktf.out/', 'test-reports/', '.kiln-tmp/');
 project.npmignore?.exclude('test/', 'cdk-app-example/', '.ci/');
 
 project.synth();

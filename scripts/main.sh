@@ -6,7 +6,11 @@ bash scripts/setup.sh
 
 cd cdk-app-example
 npx --no-install kiln synth
-npx --no-install kiln build
+echo
+echo "Building the docker images. The AMI template (kiln.out/aws-web.json) and the Terraform stack"
+echo "(cdktf.out/) are only synthesized: building an AMI needs AWS credentials and access to EC2,"
+echo "which this machine does not have. Where it does: kiln build -only=aws-web kiln.out, then cdktf deploy."
+npx --no-install kiln build -except=aws-web
 echo
 echo "Built images:"
 docker image ls --format '  {{.Repository}}:{{.Tag}}  {{.ID}}  {{.Size}}' --filter reference='kiln-example/*'

@@ -12,6 +12,8 @@ command -v packer >/dev/null 2>&1 || missing+=(packer)             # reference i
 command -v dockerd >/dev/null 2>&1 || missing+=(docker.io)         # the engine Kiln's docker builder talks to
 command -v docker-registry >/dev/null 2>&1 || missing+=(docker-registry)   # a real registry for docker-push tests
 command -v htpasswd >/dev/null 2>&1 || missing+=(apache2-utils)     # its basic-auth password file
+command -v ansible-playbook >/dev/null 2>&1 || missing+=(ansible)  # the ansible provisioner runs it on this host
+command -v puppet >/dev/null 2>&1 || missing+=(puppet)              # puppet-masterless templates name it (and its tests check results)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} from Debian"
   apt-get update -qq
@@ -80,5 +82,23 @@ if ! docker image inspect kiln/sshd:latest >/dev/null 2>&1; then
   tar -C "$s/root" -c . | docker import -c 'CMD ["/usr/sbin/sshd","-D","-e"]' - kiln/sshd:latest >/dev/null
   rm -rf "$s"
   trap '[ -z "${w:-}" ] || rm -rf "$w"' EXIT
+fi
+# A machine with configuration-management tools for the ansible, ansible-local and puppet-masterless
+# tests: kiln/sshd plus python3 (Ansible's modules), ansible-core, puppet and sudo (puppet-masterless
+# runs with sudo by default), installed from the Debian mirror over the host network. The image carries
+# the hash of its recipe and of the kiln/sshd it was made from, and is made again when either changes.
+cm_packages='python3 ansible-core puppet sudo'
+cm_recipe=$(printf '%s\n%s\n' "$cm_packages" "$(docker image inspect -f '{{.Id}}' kiln/sshd:latest)" | sha256sum | cut -c1-16)
+if [ "$(docker image inspect -f '{{index .Config.Labels "kiln.recipe"}}' kiln/cm:latest 2>/dev/null)" != "$cm_recipe" ]; then
+  log "making the local image kiln/cm:latest (kiln/sshd + $cm_packages)"
+  cm_box="kiln-setup-cm-$$"
+  # The policy-rc.d keeps package scripts from starting services inside the container.
+  docker run --name "$cm_box" --network host kiln/sshd:latest /bin/sh -c "
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d &&
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $cm_packages >/dev/null &&
+    apt-get clean && rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/sbin/policy-rc.d" >/dev/null \
+    || { docker logs --tail 20 "$cm_box" >&2; docker rm -f "$cm_box" >/dev/null; echo 'making kiln/cm failed' >&2; exit 1; }
+  docker commit -c 'CMD ["/usr/sbin/sshd","-D","-e"]' -c "LABEL kiln.recipe=$cm_recipe" "$cm_box" kiln/cm:latest >/dev/null
+  docker rm -f "$cm_box" >/dev/null
 fi
 log 'ready'

@@ -1,4 +1,5 @@
 import { ComponentDeclaration, ComponentKind } from '../template/component';
+import { amazonEbsBuilder } from './builders/amazon-ebs/declaration';
 import { dockerBuilder } from './builders/docker/declaration';
 import { fileBuilder } from './builders/file/declaration';
 import { nullBuilder } from './builders/null/declaration';
@@ -11,8 +12,11 @@ import { dockerSavePostProcessor } from './post-processors/docker-save/declarati
 import { dockerTagPostProcessor } from './post-processors/docker-tag/declaration';
 import { manifestPostProcessor } from './post-processors/manifest/declaration';
 import { shellLocalPostProcessor } from './post-processors/shell-local/declaration';
+import { ansibleProvisioner } from './provisioners/ansible/declaration';
+import { ansibleLocalProvisioner } from './provisioners/ansible-local/declaration';
 import { breakpointProvisioner } from './provisioners/breakpoint/declaration';
 import { fileProvisioner } from './provisioners/file/declaration';
+import { puppetMasterlessProvisioner } from './provisioners/puppet-masterless/declaration';
 import { shellProvisioner } from './provisioners/shell/declaration';
 import { shellLocalProvisioner } from './provisioners/shell-local/declaration';
 
@@ -22,15 +26,19 @@ import { shellLocalProvisioner } from './provisioners/shell-local/declaration';
  */
 export const CATALOG: Readonly<Record<ComponentKind, Readonly<Record<string, ComponentDeclaration>>>> = {
   'builder': {
-    docker: dockerBuilder,
-    null: nullBuilder,
-    file: fileBuilder,
+    'docker': dockerBuilder,
+    'null': nullBuilder,
+    'file': fileBuilder,
+    'amazon-ebs': amazonEbsBuilder,
   },
   'provisioner': {
     'shell': shellProvisioner,
     'file': fileProvisioner,
     'shell-local': shellLocalProvisioner,
     'breakpoint': breakpointProvisioner,
+    'ansible': ansibleProvisioner,
+    'ansible-local': ansibleLocalProvisioner,
+    'puppet-masterless': puppetMasterlessProvisioner,
   },
   'post-processor': {
     'docker-tag': dockerTagPostProcessor,

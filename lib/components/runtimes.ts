@@ -8,9 +8,10 @@ import type { BuilderRuntime, PostProcessorRuntime, ProvisionerRuntime } from '.
  * `runtime.ts`.
  */
 const BUILDERS: Record<string, () => { builder: BuilderRuntime }> = {
-  docker: () => require('./builders/docker/runtime'),
-  null: () => require('./builders/null/runtime'),
-  file: () => require('./builders/file/runtime'),
+  'docker': () => require('./builders/docker/runtime'),
+  'null': () => require('./builders/null/runtime'),
+  'file': () => require('./builders/file/runtime'),
+  'amazon-ebs': () => require('./builders/amazon-ebs/runtime'),
 };
 
 const PROVISIONERS: Record<string, () => { provisioner: ProvisionerRuntime }> = {
@@ -18,6 +19,9 @@ const PROVISIONERS: Record<string, () => { provisioner: ProvisionerRuntime }> = 
   'file': () => require('./provisioners/file/runtime'),
   'shell-local': () => require('./provisioners/shell-local/runtime'),
   'breakpoint': () => require('./provisioners/breakpoint/runtime'),
+  'ansible': () => require('./provisioners/ansible/runtime'),
+  'ansible-local': () => require('./provisioners/ansible-local/runtime'),
+  'puppet-masterless': () => require('./provisioners/puppet-masterless/runtime'),
 };
 
 const POST_PROCESSORS: Record<string, () => { postProcessor: PostProcessorRuntime }> = {

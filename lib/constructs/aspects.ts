@@ -35,12 +35,29 @@ export class Aspects {
   }
 }
 
+const INVOKED = Symbol.for('kiln.InvokedAspects');
+
+/**
+ * Which aspects each construct has been visited by, kept on the tree's root:
+ * a second invocation (e.g. a fingerprint asked for before `App.synth()`)
+ * visits nothing twice.
+ */
+function invokedAspects(root: IConstruct): Map<IConstruct, Set<IAspect>> {
+  const holder = root.node.root as unknown as Record<symbol, Map<IConstruct, Set<IAspect>> | undefined>;
+  let done = holder[INVOKED];
+  if (!done) {
+    done = new Map();
+    Object.defineProperty(holder, INVOKED, { value: done, enumerable: false });
+  }
+  return done;
+}
+
 /**
  * Applies every aspect to every construct below the scope it was added to,
  * parents before children. Constructs that aspects add are visited too.
  */
 export function invokeAspects(root: IConstruct): void {
-  const done = new Map<IConstruct, Set<IAspect>>();
+  const done = invokedAspects(root);
   for (let pass = 0; pass < 10; pass++) {
     let visited = false;
     const walk = (c: IConstruct, inherited: readonly IAspect[]) => {

@@ -10,6 +10,7 @@ import { Provisioner } from './provisioner';
 import { resolveSourceImageTokens, sourceImageTokens } from './source-image';
 import { CATALOG } from '../components/catalog';
 import { TemplateError } from '../template/errors';
+import { templateFingerprint, withFingerprintTags } from '../template/fingerprint';
 import { parseSource } from '../template/parse';
 import { prepare } from '../template/prepare';
 import { readTemplate } from '../template/template';
@@ -36,7 +37,10 @@ export interface SynthesizedTemplate {
   readonly assets: readonly Asset[];
   /** Names of the templates whose images this one starts from. */
   readonly dependencies: readonly string[];
-  /** sha256 of the template JSON; asset contents are in it through their hashed paths. */
+  /**
+   * sha256 of the template JSON without its fingerprint tags (see
+   * `templateFingerprint`); asset contents are in it through their hashed paths.
+   */
   readonly fingerprint: string;
 }
 
@@ -138,6 +142,12 @@ function render(t: ImageTemplate, imageOf: (templatePath: string) => string, mod
 
   const configOf = (c: TemplateComponent) => {
     const config = resolveTokens(c, c._renderConfig()) as Record<string, unknown>;
+    for (const [key, spec] of Object.entries(c.declaration?.fields ?? {})) {
+      if (spec.notInPacker && key in config) {
+        problems.push(`${c.node.path} (${c.type}): "${key}" is an option of Kiln's engine that Packer 1.6.6 rejects; `
+          + 'synthesized templates must be real Packer JSON, so set it only in hand-written templates');
+      }
+    }
     for (const f of localPathFields(c, config)) {
       const v = config[f];
       config[f] = Array.isArray(v) ? v.map((x) => stage(c, x)) : stage(c, v);
@@ -295,14 +305,17 @@ export function synthesizeTemplates(root: IConstruct): SynthesizedTemplate[] {
       }
     }
     const rendered = render(t, imageOf, 'output', []);
-    const json = sortKeys(rendered.json) as Record<string, unknown>;
+    const unsigned = sortKeys(rendered.json) as Record<string, unknown>;
+    const fingerprint = templateFingerprint(unsigned);
     out.push({
       template: t,
       name: t.templateName,
-      json,
+      // Builders that tag their images (amazon-ebs) carry the fingerprint, so
+      // infrastructure code can find the image built from this very definition.
+      json: withFingerprintTags(unsigned, fingerprint),
       assets: rendered.assets,
       dependencies: rendered.dependencies.map((p) => byPath.get(p)?.templateName ?? p),
-      fingerprint: createHash('sha256').update(stableJson(json)).digest('hex'),
+      fingerprint,
     });
   }
 

@@ -192,11 +192,29 @@ export async function runBuild(opts: BuildOptions): Promise<BuildOutcome> {
 
   let builderArtifact: Artifact | undefined;
   let error: Error | undefined;
+  // The builder soon waits for its machine to start: the code of the other components
+  // loads in that wait rather than later, on the build's path. A failure to load is
+  // left to be reported when the component runs.
+  const preload = setImmediate(() => {
+    const types = [
+      ...build.provisioners.map((p) => () => opts.runtimes.provisioner(p.type)),
+      ...build.postProcessors.flat().map((p) => () => opts.runtimes.postProcessor(p.type)),
+    ];
+    for (const load of types) {
+      try {
+        load();
+      } catch {
+        // Reported when it runs.
+      }
+    }
+  });
   try {
     const builder = opts.runtimes.builder(build.type);
     builderArtifact = await builder.run(env, build.builder.config, provision);
   } catch (e) {
     error = e as Error;
+  } finally {
+    clearImmediate(preload);
   }
 
   if (error && !signal.aborted && onError === 'abort') {

@@ -52,6 +52,12 @@ export interface FieldSpec {
   readonly secret?: boolean;
   /** An old name or option kept so existing templates still work; the text says what to use instead. */
   readonly deprecated?: string;
+  /**
+   * An option of Kiln's engine that Packer 1.6.6 does not know (it rejects the
+   * template). `kiln validate` warns; `kiln synth` refuses it, so that what it
+   * writes stays a template Packer accepts.
+   */
+  readonly notInPacker?: boolean;
 }
 
 export type Fields = Readonly<Record<string, FieldSpec>>;
@@ -78,6 +84,12 @@ export interface ComponentDeclaration<F extends Fields = Fields> {
    * post-processors beyond the common ones (`{{ build `ImageSha256` }}`).
    */
   readonly generatedData?: readonly string[];
+  /**
+   * Builders only: the builder adds `clean_resource_name` to the template
+   * functions of its own config, with this cloud's cleaning rule. Packer has
+   * no such function elsewhere.
+   */
+  readonly cleanResourceName?: 'generic' | 'amazon';
   /**
    * Packer's prepare-time rules that a schema cannot say (exactly one of a set,
    * files that must exist...). Receives the decoded config; returns messages.

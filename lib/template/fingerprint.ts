@@ -51,11 +51,13 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** The JSON text a fingerprint is taken of. */
 function canonicalJson(value: unknown): string {
   const sort = (v: unknown): unknown => {
     if (Array.isArray(v)) return v.map(sort);
     if (isObject(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort(v[k])]));
     return v;
   };
-  return JSON.stringify(sort(value));
+  // The same text as the synth output's (keys sorted, two-space indent).
+  return JSON.stringify(sort(value), null, 2) + '\n';
 }

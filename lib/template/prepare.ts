@@ -65,6 +65,11 @@ export interface PreparedBuild {
   readonly provisioners: readonly PreparedProvisioner[];
   readonly errorCleanupProvisioner?: PreparedProvisioner;
   readonly postProcessors: readonly (readonly PreparedPostProcessor[])[];
+  /**
+   * The parsed template document the build comes from, as written (before any
+   * rendering): builders that tag their images compute its content fingerprint.
+   */
+  readonly templateJson?: unknown;
 }
 
 export interface Plan {
@@ -259,7 +264,8 @@ function prepareBuild(
   let builder: PreparedComponent | undefined;
   if (builderDecl) {
     const component = label(entry.type, entry.name);
-    const config = prepareConfig(builderDecl, entry.config, { ...buildCtx, stage: 'builder', data: null }, entry.path, component, problems, checkCtx(component, entry.path), secrets);
+    const builderCtx = { ...buildCtx, stage: 'builder' as const, data: null, enableCleanResourceName: builderDecl.cleanResourceName };
+    const config = prepareConfig(builderDecl, entry.config, builderCtx, entry.path, component, problems, checkCtx(component, entry.path), secrets);
     if (config) builder = { kind: 'builder', type: entry.type, declaration: builderDecl, path: entry.path, config };
   }
 
@@ -332,7 +338,7 @@ function prepareBuild(
   }
 
   if (problems.length > before || !builder) return undefined;
-  return { name: buildName, type: entry.type, builder, provisioners, errorCleanupProvisioner, postProcessors };
+  return { name: buildName, type: entry.type, builder, provisioners, errorCleanupProvisioner, postProcessors, templateJson: template.source.value };
 }
 
 function lookup(
@@ -373,7 +379,7 @@ function prepareConfig(
     if (runtimeKeys.has(key.toLowerCase())) {
       forEachString(value, (s, sub) => {
         try {
-          interpolate.checkSyntax(s);
+          interpolate.checkSyntax(s, { enableCleanResourceName: ctx.enableCleanResourceName });
         } catch (e) {
           problems.add({ path, component, message: `${where}${sub}: ${(e as Error).message}` });
         }

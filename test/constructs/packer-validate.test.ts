@@ -37,7 +37,7 @@ describe('synthesized templates pass the real packer validate', () => {
     const r = spawnSync(process.execPath, [path.join(root, 'bin', 'kiln'), 'synth', '-output', out], { cwd: path.join(root, 'cdk-app-example'), encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
-    expect(expectPackerAcceptsAll(out)).toEqual(['base.json', 'web.json']);
+    expect(expectPackerAcceptsAll(out)).toEqual(['aws-web.json', 'base.json', 'web.json']);
   });
 
   test('a template using every kind of component, assets and a source image', () => {

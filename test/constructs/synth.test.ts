@@ -123,7 +123,7 @@ describe('synthesizing templates', () => {
       'web/Docker (docker): only one of "commit", "discard" and "export_path" may be set',
       'web/Setup (shell): only one of "inline", "script" and "scripts" may be set',
       `web/Setup (shell): script "setup.sh" does not exist (resolved to ${path.join(work, 'setup.sh')})`,
-      'db/Raw (dokcer): unknown builder type "dokcer" — did you mean "docker"?; Kiln supports "docker", "null", "file"',
+      'db/Raw (dokcer): unknown builder type "dokcer" — did you mean "docker"?; Kiln supports "docker", "null", "file", "amazon-ebs"',
       'db/Raw2 (shell): unknown key "inlin" — did you mean "inline"?',
     ]);
     // Nothing was written.

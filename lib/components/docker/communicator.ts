@@ -4,19 +4,30 @@ import * as path from 'path';
 import { Readable, Writable } from 'stream';
 import { pipeline } from 'stream/promises';
 import type Docker from 'dockerode';
-import * as tar from 'tar-stream';
+import type * as TarStream from 'tar-stream';
 import { EngineUnreachableError, engineMessage, isEngineUnreachable, statusOf, unreachableCause } from './client';
+import { ShellSession } from './shell-session';
 import { Demultiplexer, LineSplitter } from './streams';
-import { tarTree } from './tar-tree';
+import { LocalEntry, listTree, tarOf } from './tar-tree';
 import { abortError } from '../../engine/build';
 import type { Communicator, ExecIo } from '../../engine/types';
 import { spool } from '../communicators/spool';
 
+/** tar-stream, loaded on first use: it is not needed before the container runs, so start-up does not wait for it. */
+function tarStream(): typeof TarStream {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('tar-stream') as typeof TarStream;
+}
+
 /**
- * Packer's docker communicator over the Engine API. Commands run through the
- * exec API as `/bin/sh -c "(<command>)"`, one at a time. Files move as tar
+ * Packer's docker communicator over the Engine API. Commands run as
+ * `/bin/sh -c "(<command>)"`, one at a time: through a long-lived shell in
+ * the container when they need no stdin and no terminal (see
+ * shell-session.ts), else each through its own exec. Files move as tar
  * streams straight through the archive API: nothing is staged in a shared
- * host directory, and a file is read from disk exactly once.
+ * host directory, and a file is read from disk exactly once. Small text
+ * files written as root (scripts) go through the shell session instead,
+ * with the same owner, mode and replace rules, when it is running.
  */
 
 /** The exit status Packer gives a command whose connection dropped before it reported one. */
@@ -31,6 +42,8 @@ export interface DockerCommunicatorOptions {
   readonly fixUploadOwner?: boolean;
   /** The container's `Config.User`; uploads are chowned to it, or to root when empty. */
   readonly containerUser?: string;
+  /** The container's `Config.Env`, which every exec starts with; inspected when not given. */
+  readonly containerEnv?: readonly string[];
   /** Cancels transfers in flight (the build's signal). */
   readonly signal?: AbortSignal;
   /** A private scratch directory, used only to measure uploads whose size is unknown and large. */
@@ -69,13 +82,19 @@ export function shellQuote(s: string): string {
 /** Owners that mean uid 0 (and, with a group, gid 0): what the archive API writes uploads as. */
 const ROOT_OWNERS: ReadonlySet<string> = new Set(['root', '0', 'root:root', '0:0', 'root:0', '0:root']);
 
-/** Uploads held in memory up to this size; larger ones of unknown size go through a scratch file. */
+/** Files up to this size may be written through the shell session; larger ones always go through the archive API. */
+const SESSION_FILE_LIMIT = 64 * 1024;
 
 export class DockerCommunicator implements Communicator {
   /** The archive API writes each file with exactly the mode of its tar entry. */
   public readonly uploadSetsMode = true;
   private queue: Promise<unknown> = Promise.resolve();
   private lostReported = false;
+  private session?: ShellSession;
+  /** Sessions dropped by a cancelled command; they may still be starting. */
+  private readonly abandoned = new Set<ShellSession>();
+  /** Set when a session never came up (no /bin/sh, say): every command then gets its own exec. */
+  private sessionsUnavailable = false;
 
   constructor(private readonly container: Docker.Container, private readonly opts: DockerCommunicatorOptions = {}) {}
 
@@ -91,14 +110,48 @@ export class DockerCommunicator implements Communicator {
 
   /** Runs `command` with `/bin/sh -c "(command)"`; one command at a time, as Packer does. */
   public exec(command: string, io: ExecIo): Promise<number> {
-    const run = () => this.run(['/bin/sh', '-c', `(${command})`], {
-      user: this.opts.execUser || undefined,
-      tty: this.opts.pty ?? false,
-      io,
+    return this.serially(async () => {
+      if (!io.stdin) {
+        const code = await this.runInSession(command, io);
+        if (code !== undefined) return code;
+      }
+      return this.run(['/bin/sh', '-c', `(${command})`], {
+        user: this.opts.execUser || undefined,
+        tty: this.opts.pty ?? false,
+        io,
+      });
     });
-    const result = this.queue.then(run, run);
-    this.queue = result.catch(() => undefined);
-    return result;
+  }
+
+  /**
+   * Starts the shell session now, so that it is ready by the time the first
+   * command or script comes. Optional: it is started on first use otherwise.
+   */
+  public openSession(): void {
+    this.commandSession();
+  }
+
+  /**
+   * Ends the shell session, if one is running, and waits until it has
+   * exited: call it before pausing the container (a commit). A later
+   * command starts another session.
+   */
+  public async closeSession(): Promise<void> {
+    const session = this.session;
+    this.session = undefined;
+    await Promise.all([session?.close(), ...[...this.abandoned].map((s) => s.settled())]);
+    this.abandoned.clear();
+  }
+
+  /** Drops the shell session without waiting (the build failed; the container is removed next). */
+  public abandonSession(): void {
+    if (this.session) this.abandon(this.session);
+    this.session = undefined;
+  }
+
+  private abandon(session: ShellSession): void {
+    session.abandon();
+    this.abandoned.add(session);
   }
 
   public async upload(dst: string, src: Readable, info: { size?: number; mode?: number }): Promise<void> {
@@ -106,6 +159,7 @@ export class DockerCommunicator implements Communicator {
     let size = info.size;
     let body: Readable = src;
     let scratch: string | undefined;
+    let written = false;
     // Packer streams uploads without file info through a fresh temporary file: mode 0600.
     const mode = permissionBits(info.mode ?? 0o600);
     try {
@@ -114,35 +168,46 @@ export class DockerCommunicator implements Communicator {
         size = spooled.size;
         body = spooled.open();
         scratch = spooled.file;
+      } else if (size <= SESSION_FILE_LIMIT && this.canWriteInSession(dst)) {
+        const content = await readAll(src);
+        written = content.length === size && await this.writeInSession(dst, content, mode);
+        body = Readable.from([content]);
       }
-      const pack = tar.pack();
-      const fill = addEntry(pack, {
-        name: path.posix.basename(dst),
-        size,
-        mode,
-        mtime: new Date(),
-        uid: 0,
-        gid: 0,
-        type: 'file',
-      }, body).then(() => pack.finalize(), (err: Error) => {
-        pack.destroy(err);
-        throw err;
-      });
-      await Promise.all([
-        this.putArchive(pack, path.posix.dirname(dst)).catch((e) => {
-          body.destroy();
-          throw e;
-        }),
-        fill,
-      ]);
+      if (!written) {
+        const pack = tarStream().pack();
+        const fill = addEntry(pack, {
+          name: path.posix.basename(dst),
+          size,
+          mode,
+          mtime: new Date(),
+          uid: 0,
+          gid: 0,
+          type: 'file',
+        }, body).then(() => pack.finalize(), (err: Error) => {
+          pack.destroy(err);
+          throw err;
+        });
+        await Promise.all([
+          this.putArchive(pack, path.posix.dirname(dst)).catch((e) => {
+            body.destroy();
+            throw e;
+          }),
+          fill,
+        ]);
+      }
     } catch (e) {
       if (signal?.aborted) throw abortError(signal);
       throw await this.lostOr(e, () => new Error(`Failed to upload to '${dst}' in container: ${engineMessage(e)}`));
     } finally {
       if (scratch) await fsp.rm(scratch, { force: true });
     }
-    // The file was written as 0:0. Giving it to root again would change nothing (it would only
-    // clear setuid and setgid bits, as any chown does), so that command is saved when it would.
+    await this.fixOwnerIfNeeded(dst, mode);
+  }
+
+  /** fix_upload_owner for a file just written as 0:0 with `mode`. */
+  private async fixOwnerIfNeeded(dst: string, mode: number): Promise<void> {
+    // Giving it to root again would change nothing (it would only clear setuid and setgid
+    // bits, as any chown does), so that command is saved when it would.
     if (ROOT_OWNERS.has(this.owner) && (mode & 0o6000) === 0) return;
     await this.fixOwner(dst);
   }
@@ -173,24 +238,26 @@ export class DockerCommunicator implements Communicator {
         prefix = `${path.posix.basename(dst)}/`;
         withRoot = true;
       }
-      // A local problem (a file unreadable or changed) fails the request; it, not the engine's view of it, is the cause.
-      let localError: Error | undefined;
-      const tree = tarTree(local, prefix, withRoot);
-      const body = Readable.from((async function* guarded() {
-        try {
-          yield* tree;
-        } catch (err) {
-          localError = err as Error;
-          throw err;
-        }
-      })(), { objectMode: false, highWaterMark: 4 * 1024 * 1024 });
-      try {
-        await this.putArchive(body, target);
-      } catch (e) {
-        throw localError ?? e;
-      } finally {
-        // Stops reading ahead and closes any file still open.
-        body.destroy();
+      const entries = await listTree(local, prefix, withRoot);
+      const parts = splitForUpload(entries);
+      if (parts.length === 1) {
+        await this.putEntries(entries, target, signal);
+      } else {
+        // The engine unpacks each request on one thread: several at once go faster. Every
+        // directory is made first, so that no two requests race to create one; and set
+        // again last, because files added later changed their mtimes.
+        const directories = entries.filter((e) => e.type === 'directory');
+        if (directories.length) await this.putEntries(directories, target, signal);
+        const together = new AbortController();
+        const both = signal ? AbortSignal.any([signal, together.signal]) : together.signal;
+        // The first failure is the cause; it stops the other requests, and all are waited for.
+        let failure: { cause: unknown } | undefined;
+        await Promise.all(parts.map((part) => this.putEntries(part, target, both).catch((e) => {
+          failure ??= { cause: e };
+          together.abort();
+        })));
+        if (failure) throw failure.cause;
+        if (directories.length) await this.putEntries(directories, target, signal);
       }
     } catch (e) {
       if (signal?.aborted) throw abortError(signal);
@@ -210,7 +277,7 @@ export class DockerCommunicator implements Communicator {
       throw await this.lostOr(e, () => new Error(`Error downloading file: ${engineMessage(e)}`));
     }
     const stream = archive as unknown as Readable;
-    const extract = tar.extract();
+    const extract = tarStream().extract();
     const entries = extract[Symbol.asyncIterator]();
     const feeding = feed(stream, extract as unknown as Sink).catch((e: Error) => extract.destroy(e));
     try {
@@ -268,6 +335,105 @@ export class DockerCommunicator implements Communicator {
       if (signal?.aborted) throw abortError(signal);
       throw await this.lostOr(e, () => new Error(`Failed to download '${src}' from container: ${(e as Error).message}`));
     }
+  }
+
+  /** Sends some entries of a local tree as one archive request, unpacked in `dir`. */
+  private async putEntries(entries: readonly LocalEntry[], dir: string, signal: AbortSignal | undefined): Promise<void> {
+    // A local problem (a file unreadable or changed) fails the request; it, not the engine's view of it, is the cause.
+    let localError: Error | undefined;
+    const tree = tarOf(entries);
+    const body = Readable.from((async function* guarded() {
+      try {
+        yield* tree;
+      } catch (err) {
+        localError = err as Error;
+        throw err;
+      }
+    })(), { objectMode: false, highWaterMark: 4 * 1024 * 1024 });
+    try {
+      await this.putArchive(body, dir, signal);
+    } catch (e) {
+      throw localError ?? e;
+    } finally {
+      // Stops reading ahead and closes any file still open.
+      body.destroy();
+    }
+  }
+
+  /** Runs `fn` after every command and session write before it has finished. */
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(fn, fn);
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** The running shell session for commands (started when needed), or undefined when commands need their own execs. */
+  private commandSession(): ShellSession | undefined {
+    if (this.opts.pty || this.sessionsUnavailable) return undefined;
+    if (!this.session?.alive) {
+      const env = this.opts.containerEnv
+        ? Promise.resolve(this.opts.containerEnv)
+        : this.container.inspect().then((i) => i.Config?.Env ?? [], () => [] as string[]);
+      const shlvl = env.then((vars) => {
+        const found = [...vars].reverse().find((v) => v.startsWith('SHLVL='));
+        return found === undefined ? undefined : found.slice('SHLVL='.length);
+      });
+      this.session = ShellSession.start(this.container, this.opts.execUser || undefined, shlvl);
+    }
+    return this.session;
+  }
+
+  /**
+   * Runs a command through the shell session: its exit status, or undefined
+   * when no session could run it (it did not run; the caller gives it an exec).
+   */
+  private async runInSession(command: string, io: ExecIo): Promise<number | undefined> {
+    const signal = io.signal ?? this.opts.signal;
+    if (signal?.aborted) throw abortError(signal);
+    const session = this.commandSession();
+    if (!session) return undefined;
+    const outcome = await this.inSession(session, signal, () => session.run(command, io));
+    if (outcome.kind === 'exited') return outcome.code;
+    if (outcome.kind === 'unavailable') {
+      if (!session.wasReady) this.sessionsUnavailable = true;
+      return undefined;
+    }
+    // The session ended under the command: say what a one-off exec would have said.
+    return this.statusAfterStream(session.execution!, signal, outcome.error);
+  }
+
+  /** Waits for a session call; an abort closes the session (whatever runs in it is left, as with an exec). */
+  private async inSession<T>(session: ShellSession, signal: AbortSignal | undefined, call: () => Promise<T>): Promise<T> {
+    if (!signal) return call();
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = () => {
+        this.abandon(session);
+        reject(abortError(signal));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      call().then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  /**
+   * True when an upload to `dst` may go through the shell session: commands
+   * run as root, so a file the session writes is owned by 0:0 as one the
+   * archive API writes is; and `dst` is an absolute path to a file.
+   */
+  private canWriteInSession(dst: string): boolean {
+    return Boolean(this.commandsRunAsRoot && !this.opts.pty && !this.sessionsUnavailable
+      && dst.startsWith('/') && !dst.endsWith('/') && path.posix.basename(dst) !== '');
+  }
+
+  /** Writes a small file through the session; false when it could not (the archive API then writes it). */
+  private writeInSession(dst: string, content: Buffer, mode: number): Promise<boolean> {
+    return this.serially(async () => {
+      const signal = this.opts.signal;
+      if (signal?.aborted) throw abortError(signal);
+      const session = this.commandSession();
+      if (!session) return false;
+      return this.inSession(session, signal, () => session.writeFile(dst, content, mode));
+    });
   }
 
   /** Runs a command in the container; resolves to its exit status. */
@@ -330,7 +496,11 @@ export class DockerCommunicator implements Communicator {
     });
     stdoutLines.end();
     stderrLines.end();
+    return this.statusAfterStream(exec, signal, streamError);
+  }
 
+  /** The exit status of an exec whose stream has ended (`streamError` when it failed). */
+  private async statusAfterStream(exec: Docker.Exec, signal: AbortSignal | undefined, streamError: Error | undefined): Promise<number> {
     // The stream ends when the process does; its status may take a moment to be recorded.
     for (let i = 0; ; i++) {
       let info: Docker.ExecInspectInfo;
@@ -385,11 +555,11 @@ export class DockerCommunicator implements Communicator {
     if (this.opts.fixUploadOwner === false) return;
     const owner = this.owner;
     const output: string[] = [];
-    const code = await this.run(['/bin/sh', '-c', `chown -R ${shellQuote(owner)} ${shellQuote(dst)}`], {
-      user: 'root',
-      tty: false,
-      io: { stdout: (l) => output.push(l), stderr: (l) => output.push(l) },
-    });
+    const command = `chown -R ${shellQuote(owner)} ${shellQuote(dst)}`;
+    const io = { stdout: (l: string) => output.push(l), stderr: (l: string) => output.push(l) };
+    // As root: the session will do when commands run as root anyway.
+    const inSession = this.commandsRunAsRoot ? await this.serially(() => this.runInSession(command, io)) : undefined;
+    const code = inSession ?? await this.run(['/bin/sh', '-c', command], { user: 'root', tty: false, io });
     if (code !== 0) throw new Error(`Failed to set owner of the uploaded file: exit status ${code}, ${output.join('\n')}`);
   }
 
@@ -397,9 +567,9 @@ export class DockerCommunicator implements Communicator {
    * Extracts a tar into `dir` in the container. Like `docker cp`, it refuses
    * to replace a directory with a file or the other way round.
    */
-  private putArchive(archive: tar.Pack | Readable, dir: string): Promise<unknown> {
+  private putArchive(archive: TarStream.Pack | Readable, dir: string, signal = this.opts.signal): Promise<unknown> {
     const body = archive instanceof Readable ? archive : Readable.from(archive);
-    return this.container.putArchive(body, { path: dir, noOverwriteDirNonDir: true, abortSignal: this.opts.signal } as object);
+    return this.container.putArchive(body, { path: dir, noOverwriteDirNonDir: true, abortSignal: signal } as object);
   }
 
   /** Stat of a path in the container (symlinks followed once), or undefined when it does not exist. */
@@ -423,7 +593,7 @@ export class DockerCommunicator implements Communicator {
 
 }
 
-type HeaderArgument = Partial<tar.Header> & Pick<tar.Header, 'name'>;
+type HeaderArgument = Partial<TarStream.Header> & Pick<TarStream.Header, 'name'>;
 
 /** The writable side of a tar-stream (streamx) object, as far as `feed` needs it. */
 interface Sink {
@@ -442,7 +612,7 @@ async function feed(src: AsyncIterable<unknown>, sink: Sink): Promise<void> {
 }
 
 /** Adds one entry to a tar pack: a directory or link (no body), or a file streamed from `body`. */
-function addEntry(pack: tar.Pack, header: HeaderArgument, body?: Readable): Promise<void> {
+function addEntry(pack: TarStream.Pack, header: HeaderArgument, body?: Readable): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const entry = pack.entry(header, (err) => (err ? reject(err) : resolve()));
     if (!body) {
@@ -456,6 +626,37 @@ function addEntry(pack: tar.Pack, header: HeaderArgument, body?: Readable): Prom
   });
 }
 
+/** Trees smaller than this go in one archive request: the extra requests would cost more than they save. */
+const PARALLEL_UPLOAD_MIN_BYTES = 32 * 1024 * 1024;
+/** How many archive requests a large tree is split into. */
+const PARALLEL_UPLOADS = 3;
+
+/**
+ * The files and links of a tree split into runs of about equal size, in
+ * order, for parallel requests; or the whole tree as one part when it is
+ * small (then its directories go with it, as usual).
+ */
+function splitForUpload(entries: readonly LocalEntry[]): LocalEntry[][] {
+  const weight = (e: LocalEntry) => 512 + e.size;
+  const leaves = entries.filter((e) => e.type !== 'directory');
+  const total = leaves.reduce((n, e) => n + weight(e), 0);
+  if (total < PARALLEL_UPLOAD_MIN_BYTES || leaves.length < PARALLEL_UPLOADS) return [[...entries]];
+  const parts: LocalEntry[][] = Array.from({ length: PARALLEL_UPLOADS }, () => []);
+  let before = 0;
+  for (const e of leaves) {
+    parts[Math.min(PARALLEL_UPLOADS - 1, Math.floor((before * PARALLEL_UPLOADS) / total))].push(e);
+    before += weight(e);
+  }
+  return parts.filter((p) => p.length);
+}
+
+/** Reads a stream whole. */
+async function readAll(src: AsyncIterable<unknown>): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of src) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
+  return Buffer.concat(chunks);
+}
+
 /** Reads an entry to its end without keeping it (the extractor waits for each entry to be consumed). */
 async function drain(entry: AsyncIterable<unknown>): Promise<void> {
   for await (const chunk of entry) void chunk;
@@ -465,7 +666,7 @@ async function drain(entry: AsyncIterable<unknown>): Promise<void> {
 async function extractInto(stream: Readable, dst: string): Promise<void> {
   await fsp.mkdir(dst, { recursive: true });
   // The extractor hands each entry to whoever listens at that moment: iterate before feeding.
-  const extract = tar.extract();
+  const extract = tarStream().extract();
   const entries = extract[Symbol.asyncIterator]();
   const feeding = feed(stream, extract as unknown as Sink).catch((e: Error) => extract.destroy(e));
   for await (const entry of { [Symbol.asyncIterator]: () => entries }) {

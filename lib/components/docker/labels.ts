@@ -1,8 +1,14 @@
 import { createHash } from 'crypto';
 import { Readable } from 'stream';
 import type Docker from 'dockerode';
-import * as tar from 'tar-stream';
+import type * as TarStream from 'tar-stream';
 import { readProgress } from './streams';
+
+/** tar-stream, loaded on first use: it is not needed before the container runs, so start-up does not wait for it. */
+function tarStream(): typeof TarStream {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require('tar-stream') as typeof TarStream;
+}
 
 /**
  * Kiln labels every container it starts (`kiln.run`, `kiln.build`) so that
@@ -118,7 +124,7 @@ export async function withoutKilnLabels(
   const hex = createHash('sha256').update(bytes).digest('hex');
 
   // A `docker save` layout with no layer data: the engine has every layer already.
-  const pack = tar.pack();
+  const pack = tarStream().pack();
   pack.entry({ name: `${hex}.json`, mode: 0o644 }, bytes);
   pack.entry({ name: 'manifest.json', mode: 0o644 }, JSON.stringify([{
     Config: `${hex}.json`,

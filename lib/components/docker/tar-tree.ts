@@ -25,7 +25,8 @@ const MAX_FILES_PER_BLOCK = 64;
 
 type EntryType = 'file' | 'directory' | 'symlink';
 
-interface LocalEntry {
+/** One entry of a local tree, as it goes into the tar. */
+export interface LocalEntry {
   readonly name: string;
   readonly type: EntryType;
   readonly mode: number;
@@ -204,8 +205,22 @@ const paddingLength = (size: number): number => (512 - (size % 512)) % 512;
  * consumer's buffer (the caller's stream) holds the next blocks while the
  * engine takes this one. Large files are streamed in chunks.
  */
-export async function* tarTree(root: string, prefix: string, withRoot: boolean): AsyncGenerator<Buffer> {
-  const entries = walk(root, prefix, withRoot);
+export function tarTree(root: string, prefix: string, withRoot: boolean): AsyncGenerator<Buffer> {
+  return tarOf(walk(root, prefix, withRoot));
+}
+
+/** The entries `tarTree` would hold, listed up front (files are not read). */
+export async function listTree(root: string, prefix: string, withRoot: boolean): Promise<LocalEntry[]> {
+  const all: LocalEntry[] = [];
+  for await (const e of walk(root, prefix, withRoot)) all.push(e);
+  return all;
+}
+
+/** The tar of some entries of a tree, in the order given: what `tarTree` makes of them. */
+export async function* tarOf(source: AsyncIterable<LocalEntry> | Iterable<LocalEntry>): AsyncGenerator<Buffer> {
+  const entries: AsyncIterator<LocalEntry> = Symbol.asyncIterator in source
+    ? (source as AsyncIterable<LocalEntry>)[Symbol.asyncIterator]()
+    : (async function* list() { yield* source as Iterable<LocalEntry>; })();
   let next: LocalEntry | null | undefined; // undefined: not fetched yet; null: no more
   const peek = async (): Promise<LocalEntry | null> => {
     if (next === undefined) {
@@ -253,6 +268,6 @@ export async function* tarTree(root: string, prefix: string, withRoot: boolean):
     }
     yield zeros;
   } finally {
-    await entries.return(undefined);
+    await entries.return?.(undefined);
   }
 }

@@ -4,6 +4,9 @@
  */
 export type Stage = 'variables' | 'build-name' | 'builder' | 'provisioner' | 'post-processor';
 
+/** Which cloud's `clean_resource_name` a builder adds: they clean names differently. */
+export type CleanResourceNameRule = 'generic' | 'amazon';
+
 /** Everything a render needs to know about the pass it runs in. */
 export interface InterpolateContext {
   readonly stage: Stage;
@@ -15,8 +18,11 @@ export interface InterpolateContext {
   readonly buildType?: string;
   /** the `{{.X}}` data; undefined/null means "no data context" */
   readonly data?: Readonly<Record<string, unknown>> | null;
-  /** builder types like amazon-ebs enable clean_resource_name */
-  readonly enableCleanResourceName?: boolean;
+  /**
+   * Cloud builders add clean_resource_name to their own configs: `true` with
+   * the generic cloud rule, `'amazon'` with the amazon builders' AMI-name rule.
+   */
+  readonly enableCleanResourceName?: boolean | CleanResourceNameRule;
   /** fixed clock for tests; defaults to the time of the call */
   readonly now?: Date;
   /** env lookup (defaults to process.env) */

@@ -207,3 +207,24 @@ export const CLEAN_RESOURCE_NAME: readonly [string, TemplateFunction] = [
   'clean_resource_name',
   { params: ['string'], call: ([name]) => cleanResourceName(name as string) },
 ];
+
+/**
+ * The amazon builders' `clean_resource_name`: it keeps what EC2 allows in an
+ * AMI name (letters, digits, `()[] ./-'@_`), keeps the case, and turns every
+ * other byte into `-`.
+ */
+export const CLEAN_AMI_NAME: TemplateFunction = { params: ['string'], call: ([name]) => cleanAmiName(name as string) };
+
+/** True when EC2 accepts these characters in an AMI name (what `clean_resource_name` leaves alone). */
+export function isCleanAmiName(name: string): boolean {
+  return cleanAmiName(name) === name;
+}
+
+function cleanAmiName(name: string): string {
+  let out = '';
+  for (const byte of Buffer.from(name, 'utf8')) {
+    const ch = String.fromCharCode(byte);
+    out += /[A-Za-z0-9()[\] ./\-'@_]/.test(ch) ? ch : '-';
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 import { BUILTINS } from './builtins';
-import { InterpolateContext } from './context';
+import { CleanResourceNameRule, InterpolateContext } from './context';
 import { execute, FunctionLookup } from './evaluate';
-import { CLEAN_RESOURCE_NAME, PACKER_FUNCTIONS } from './functions';
+import { CLEAN_AMI_NAME, CLEAN_RESOURCE_NAME, PACKER_FUNCTIONS } from './functions';
 import { parseTemplate, TemplateTree } from './parser';
 import { TemplateFunction } from './signature';
 
@@ -13,20 +13,21 @@ import { TemplateFunction } from './signature';
 
 export interface ParseOptions {
   /** make `clean_resource_name` a known function (cloud builders' own configs) */
-  readonly enableCleanResourceName?: boolean;
+  readonly enableCleanResourceName?: boolean | CleanResourceNameRule;
 }
 
 const [CLEAN_NAME, CLEAN_FUNCTION] = CLEAN_RESOURCE_NAME;
 
-function functionTable(enableCleanResourceName: boolean): FunctionLookup {
+function functionTable(clean: TemplateFunction | undefined): FunctionLookup {
   return (name: string): TemplateFunction | undefined => {
-    if (enableCleanResourceName && name === CLEAN_NAME) return CLEAN_FUNCTION;
+    if (clean && name === CLEAN_NAME) return clean;
     return BUILTINS.get(name) ?? PACKER_FUNCTIONS.get(name);
   };
 }
 
-const STANDARD_FUNCTIONS = functionTable(false);
-const CLOUD_FUNCTIONS = functionTable(true);
+const STANDARD_FUNCTIONS = functionTable(undefined);
+const CLOUD_FUNCTIONS = functionTable(CLEAN_FUNCTION);
+const AMAZON_FUNCTIONS = functionTable(CLEAN_AMI_NAME);
 
 /** Parsed trees by text; Map keeps insertion order, so the oldest entry is evicted first. */
 const CACHE_LIMIT = 2000;
@@ -34,7 +35,7 @@ const cache = new Map<string, TemplateTree>();
 
 /** Parses Go template text; throws TemplateSyntaxError. Results are cached. */
 export function parse(text: string, options: ParseOptions = {}): TemplateTree {
-  const clean = options.enableCleanResourceName === true;
+  const clean = Boolean(options.enableCleanResourceName);
   // The set of known functions is part of the parse, so it is part of the key.
   const key = (clean ? 'c' : 's') + text;
   const cached = cache.get(key);
@@ -63,11 +64,12 @@ export function checkSyntax(text: string, options: ParseOptions = {}): void {
 /** Parses and executes once (Packer's RenderOnce). Throws TemplateSyntaxError or TemplateExecError. */
 export function render(text: string, ctx: InterpolateContext): string {
   if (!hasActions(text)) return text;
-  const clean = ctx.enableCleanResourceName === true;
+  const clean = ctx.enableCleanResourceName;
   const tree = parse(text, { enableCleanResourceName: clean });
   // One clock reading per render, so timestamp and isotime agree within a string.
   const fixed = ctx.now ? ctx : { ...ctx, now: new Date() };
-  return execute(tree, fixed, clean ? CLOUD_FUNCTIONS : STANDARD_FUNCTIONS);
+  const table = clean === 'amazon' ? AMAZON_FUNCTIONS : clean ? CLOUD_FUNCTIONS : STANDARD_FUNCTIONS;
+  return execute(tree, fixed, table);
 }
 
 /** Packer loops until the output stops changing; Kiln stops after this many rounds instead of hanging. */

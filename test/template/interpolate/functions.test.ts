@@ -211,6 +211,13 @@ describe('clean_resource_name', () => {
     expect(renderIn('{{ clean_resource_name "web-1" }}', { enableCleanResourceName: true })).toBe('web-1');
   });
 
+  test('the amazon builders\' rule keeps case and what EC2 allows in AMI names; other bytes become dashes', () => {
+    expect(renderIn('{{ "My Image:2026 (v1) [a]/b.c-d\'e@f_g*h" | clean_resource_name }}', { enableCleanResourceName: 'amazon' }))
+      .toBe('My Image-2026 (v1) [a]/b.c-d\'e@f_g-h');
+    // Each byte of a multi-byte character becomes a dash, as in Packer.
+    expect(renderIn('{{ "é" | clean_resource_name }}', { enableCleanResourceName: 'amazon' })).toBe('--');
+  });
+
   test('parsing knows about it only when asked', () => {
     expect(() => parse('{{ clean_resource_name "x" }}', { enableCleanResourceName: true })).not.toThrow();
     expect(errorFrom(() => parse('{{ clean_resource_name "x" }}')).message).toBe('template: root:1: function "clean_resource_name" not defined');

@@ -177,22 +177,27 @@ export const builder: BuilderRuntime = {
       throw stepError(env, `Failed to inspect the container: ${explainDockerError(e)}`);
     }
     let communicator: Communicator;
+    let dockerComm: DockerCommunicator | undefined;
     let data: Record<string, unknown>;
     if (communicatorType === 'none') {
       communicator = noneCommunicator;
       data = { ID: id, PackerRunUUID: env.runId, ...NO_HTTP };
     } else {
       ui.say(`Using docker communicator to connect: ${(inspect.NetworkSettings as { IPAddress?: string } | undefined)?.IPAddress ?? ''}`);
-      communicator = new DockerCommunicator(container, {
+      dockerComm = new DockerCommunicator(container, {
         execUser: config.exec_user,
         pty: config.pty ?? false,
         fixUploadOwner: config.fix_upload_owner ?? true,
         containerUser: inspect.Config?.User ?? '',
+        containerEnv: inspect.Config?.Env ?? [],
         signal,
         tempDir: () => env.tempDir('upload'),
         // The engine went away mid-build: say why at once, before the cleanups that will fail too.
         onEngineLost: (cause) => ui.error(cause),
       });
+      communicator = dockerComm;
+      // Its shell starts while the provisioners get ready; it has exited before the commit.
+      dockerComm.openSession();
       data = {
         ID: id,
         Host: '',
@@ -209,7 +214,14 @@ export const builder: BuilderRuntime = {
       };
     }
 
-    await provision(communicator, { ...data } as GeneratedData);
+    try {
+      await provision(communicator, { ...data } as GeneratedData);
+    } catch (e) {
+      dockerComm?.abandonSession();
+      throw e;
+    }
+    // Before the commit pauses the container, no exec may be starting or running in it.
+    await dockerComm?.closeSession();
     if (signal.aborted) throw abortError(signal);
 
     if (config.commit) {

@@ -76,6 +76,8 @@ export interface SshdOptions {
   readonly keyboardInteractiveOnly?: boolean;
   /** Extra `-o Key=Value` options for sshd. */
   readonly options?: readonly string[];
+  /** The image to run, one made from kiln/sshd. */
+  readonly image?: string;
 }
 
 export interface Sshd {
@@ -125,7 +127,7 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
   await run('docker', [
     'run', '-d', '--rm', '--name', name, '--label', 'kiln.test=ssh', '--network', 'host',
     '-v', `${path.join(dir, 'authorized_keys')}:/root/.ssh/authorized_keys:ro`,
-    SSHD_IMAGE, '/bin/sh', '-c', script,
+    opts.image ?? SSHD_IMAGE, '/bin/sh', '-c', script,
   ]);
   containers.add(name);
   const server: Sshd = {

@@ -1,0 +1,162 @@
+import * as fs from 'fs';
+import * as fsp from 'fs/promises';
+import * as path from 'path';
+import { PUPPET_EXECUTE_COMMAND } from './declaration';
+import type { puppetMasterlessProvisioner } from './declaration';
+import type { BuildEnvironment, BuildUi, Communicator, ProvisionerRuntime } from '../../../engine/types';
+import type { ConfigOf } from '../../../template/component';
+import { renderRepeatedly } from '../../../template/interpolate';
+
+/**
+ * The puppet-masterless provisioner: manifests, modules and the hiera config
+ * are uploaded to a staging directory on the machine, then `execute_command`
+ * runs `puppet apply --detailed-exitcodes` there. Exit 0 (nothing changed)
+ * and 2 (changes applied) are success, as in Packer 1.6.6, whose command
+ * forms, staging layout and messages this follows for unix guests.
+ */
+
+type PuppetConfig = ConfigOf<typeof puppetMasterlessProvisioner.fields>;
+
+const STAGING_DIR = '/tmp/packer-puppet-masterless';
+
+const NO_COMMUNICATOR = 'the puppet-masterless provisioner runs Puppet on the machine being built and needs a communicator; the build has none ("communicator": "none")';
+
+/** `FACTER_<name>='<value>'` for each fact, sorted by name, Packer's two always included. */
+export function facterVars(facter: Readonly<Record<string, string>>, buildName: string, builderType: string): string {
+  const facts: Record<string, string> = { ...facter, packer_build_name: buildName, packer_builder_type: builderType };
+  return Object.keys(facts).sort().map((k) => `FACTER_${k}='${facts[k]}'`).join(' ');
+}
+
+export const provisioner: ProvisionerRuntime = {
+  async provision(env: BuildEnvironment, rawConfig: Readonly<Record<string, unknown>>, comm: Communicator | undefined) {
+    const config = rawConfig as PuppetConfig;
+    const { ui, signal } = env;
+    if (!comm) throw new Error(NO_COMMUNICATOR);
+    const osType = (config.guest_os_type || 'unix').toLowerCase();
+    if (osType !== 'unix') {
+      throw new Error(`"guest_os_type": ${JSON.stringify(config.guest_os_type)} is not supported by Kiln, which provisions only unix machines with puppet-masterless`);
+    }
+    if (config.elevated_user) {
+      throw new Error('"elevated_user" is not supported by Kiln: it runs Puppet through a Windows scheduled task, and Kiln provisions only unix machines with puppet-masterless');
+    }
+    const cwd = env.interpolation.cwd ?? process.cwd();
+    const local = (p: string) => path.resolve(cwd, p);
+    const sudo = !config.prevent_sudo;
+    const staging = config.staging_directory || STAGING_DIR;
+    const remote = new Remote(comm, ui, signal, sudo);
+
+    ui.say('Provisioning with Puppet...');
+    ui.message('Creating Puppet staging directory...');
+    await step('Error creating staging directory', () => remote.mkdir(staging));
+
+    let hieraConfigPath = '';
+    if (config.hiera_config_path) {
+      ui.message('Uploading hiera configuration...');
+      hieraConfigPath = `${staging}/hiera.yaml`;
+      await step('Error uploading hiera config', () => remote.uploadFile(hieraConfigPath, local(config.hiera_config_path!)));
+    }
+
+    let manifestDir = '';
+    if (config.manifest_dir) {
+      ui.message(`Uploading manifest directory from: ${config.manifest_dir}`);
+      manifestDir = `${staging}/manifests`;
+      await step('Error uploading manifest dir', () => remote.uploadDir(manifestDir, local(config.manifest_dir!)));
+    }
+
+    const modulePaths: string[] = [];
+    for (const [i, src] of (config.module_paths ?? []).entries()) {
+      ui.message(`Uploading local modules from: ${src}`);
+      const dst = `${staging}/module-${i}`;
+      await step('Error uploading modules', () => remote.uploadDir(dst, local(src)));
+      modulePaths.push(dst);
+    }
+
+    const manifestFile = await step('Error uploading manifests', async () => {
+      ui.message('Uploading manifests...');
+      const dir = `${staging}/manifests`;
+      await remote.mkdir(dir);
+      const src = local(config.manifest_file);
+      if ((await fsp.stat(src)).isDirectory()) {
+        ui.message(`Uploading manifest directory from: ${config.manifest_file}`);
+        await remote.uploadDir(dir, src);
+        return dir;
+      }
+      ui.message(`Uploading manifest file from: ${config.manifest_file}`);
+      const dst = `${dir}/${path.basename(src)}`;
+      await remote.uploadFile(dst, src);
+      return dst;
+    });
+
+    const values: Record<string, unknown> = {
+      Debug: false,
+      ExtraArguments: '',
+      FacterVars: facterVars(config.facter ?? {}, env.build.name, env.build.type),
+      HieraConfigPath: hieraConfigPath,
+      ManifestDir: manifestDir,
+      ManifestFile: manifestFile,
+      ModulePath: modulePaths.join(':'),
+      ModulePathJoiner: ':',
+      PuppetBinDir: config.puppet_bin_dir ?? '',
+      Sudo: sudo,
+      WorkingDir: config.working_directory || staging,
+    };
+    // As in Packer, these see only the values above, not the build's data.
+    const render = (text: string) => renderRepeatedly(text, { ...env.interpolation, stage: 'provisioner', data: values });
+    values.ExtraArguments = render((config.extra_arguments ?? []).join(' '));
+    const command = render(config.execute_command || PUPPET_EXECUTE_COMMAND);
+
+    ui.message(`Running Puppet: ${command}`);
+    const code = await remote.run(command);
+    if (code !== 0 && code !== 2 && !config.ignore_exit_codes) {
+      throw new Error(`Puppet exited with a non-zero exit status: ${code}`);
+    }
+
+    if (config.clean_staging_directory) {
+      if (await remote.run(`${sudo ? 'sudo ' : ''}rm -rf '${staging}'`) !== 0) {
+        throw new Error('Error removing staging directory: Non-zero exit status.');
+      }
+    }
+  },
+};
+
+/** Adds the context Packer gives a failed step, keeping the cause on the same line. */
+async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw new Error(`${what}: ${(e as Error).message}`);
+  }
+}
+
+/** The machine, as Packer's guest commands for unix see it: `sudo` in front unless prevented. */
+class Remote {
+  constructor(
+    private readonly comm: Communicator,
+    private readonly ui: BuildUi,
+    private readonly signal: AbortSignal,
+    private readonly sudo: boolean,
+  ) {}
+
+  public run(command: string): Promise<number> {
+    return this.comm.exec(command, { stdout: (l) => this.ui.message(l), stderr: (l) => this.ui.error(l), signal: this.signal });
+  }
+
+  /** Creates the directory and opens it to everyone, so uploads work whichever user the communicator is. */
+  public async mkdir(dir: string): Promise<void> {
+    const sudo = this.sudo ? 'sudo ' : '';
+    this.ui.message(`Creating directory: ${dir}`);
+    if (await this.run(`${sudo}mkdir -p '${dir}'`) !== 0) throw new Error('Non-zero exit status.');
+    if (await this.run(`${sudo}chmod 0777 '${dir}'`) !== 0) throw new Error('Non-zero exit status. See output above for more info.');
+  }
+
+  public async uploadFile(dst: string, src: string): Promise<void> {
+    const size = (await fsp.stat(src)).size;
+    await this.comm.upload(dst, fs.createReadStream(src), { size });
+  }
+
+  /** Creates `dst` and copies the contents of the local directory `src` into it. */
+  public async uploadDir(dst: string, src: string): Promise<void> {
+    await this.mkdir(dst);
+    await this.comm.uploadDir(dst, src.endsWith(path.sep) ? src : src + path.sep);
+  }
+}
