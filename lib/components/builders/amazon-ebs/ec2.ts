@@ -66,10 +66,13 @@ export function sdkEc2(access: Ec2Access): Ec2Factory {
     });
     // Each method sends its command; the interface above holds the precise types.
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const call = (Command: new (input: any) => unknown) => (input: unknown): Promise<any> =>
-      client.send(new Command(input) as never).catch((e: unknown) => {
+    const call = (Command: new (input: any) => unknown) => async (input: unknown): Promise<any> => {
+      try {
+        return await client.send(new Command(input) as never);
+      } catch (e) {
         throw explainSdkError(e, Command.name.replace(/Command$/, ''), key);
-      });
+      }
+    };
     api = {
       region: key,
       describeRegions: call(sdk.DescribeRegionsCommand),

@@ -11,15 +11,10 @@ import * as interpolate from '../../../template/interpolate';
 import { parseDuration } from '../../../template/schema';
 import { connectSsh, SshConfig, sshPlan } from '../../communicators/ssh';
 import { parsePrivateKey } from '../../communicators/ssh/connect';
+import { NO_HTTP } from '../generated-data';
 
 /** Packer's id for artifacts of the amazon-ebs builder. */
 export const AMAZON_EBS_BUILDER_ID = 'mitchellh.amazonebs';
-
-const NO_HTTP = {
-  PackerHTTPIP: 'ERR_HTTP_IP_NOT_IMPLEMENTED_BY_BUILDER',
-  PackerHTTPPort: 'ERR_HTTP_PORT_NOT_IMPLEMENTED_BY_BUILDER',
-  PackerHTTPAddr: 'ERR_HTTP_ADDR_NOT_IMPLEMENTED_BY_BUILDER',
-} as const;
 
 type Config = Readonly<Record<string, unknown>>;
 

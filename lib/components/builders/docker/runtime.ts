@@ -17,6 +17,7 @@ import { DockerCommunicator, noneCommunicator } from '../../docker/communicator'
 import { BUILD_LABEL, HOST_LABEL, PID_LABEL, RUN_LABEL, withoutKilnLabels } from '../../docker/labels';
 import { builderRunArgs, parseRunArgs } from '../../docker/run-args';
 import { progressLine, readProgress } from '../../docker/streams';
+import { NO_HTTP } from '../generated-data';
 
 /**
  * The docker builder, over the Docker Engine API. Packer's steps (pull, run,
@@ -33,13 +34,6 @@ import { progressLine, readProgress } from '../../docker/streams';
 type DockerConfig = ConfigOf<typeof dockerBuilder.fields>;
 
 const DEFAULT_RUN_COMMAND = ['-d', '-i', '-t', '--entrypoint=/bin/sh', '--', '{{.Image}}'];
-
-/** Packer's placeholders for builders that serve no HTTP. */
-const NO_HTTP = {
-  PackerHTTPIP: 'ERR_HTTP_IP_NOT_IMPLEMENTED_BY_BUILDER',
-  PackerHTTPPort: 'ERR_HTTP_PORT_NOT_IMPLEMENTED_BY_BUILDER',
-  PackerHTTPAddr: 'ERR_HTTP_ADDR_NOT_IMPLEMENTED_BY_BUILDER',
-};
 
 /** Fails a step: Packer prints the error in the build's UI, then the build ends with it. */
 function stepError(env: BuildEnvironment, message: string): Error {

@@ -1,16 +1,10 @@
 import type { Artifact, BuilderRuntime, GeneratedData } from '../../../engine/types';
 import { parseDuration } from '../../../template/schema';
 import { connectSsh, SshConfig, SshPlan, sshPlan } from '../../communicators/ssh';
+import { NO_HTTP } from '../generated-data';
 
 /** Packer's id for artifacts of the null builder. */
 export const NULL_BUILDER_ID = 'fnoeding.null';
-
-/** What Packer 1.6.6's StepProvision hands provisioners when the builder serves no HTTP. */
-const NO_HTTP = {
-  PackerHTTPIP: 'ERR_HTTP_IP_NOT_IMPLEMENTED_BY_BUILDER',
-  PackerHTTPPort: 'ERR_HTTP_PORT_NOT_IMPLEMENTED_BY_BUILDER',
-  PackerHTTPAddr: 'ERR_HTTP_ADDR_NOT_IMPLEMENTED_BY_BUILDER',
-} as const;
 
 /** The null builder's artifact: nothing was made, so there is nothing to remove. */
 export class NullArtifact implements Artifact {
