@@ -66,7 +66,7 @@ for (const kind of Object.keys(CATALOG) as ComponentKind[]) {
       if (!spec.required) lines.push(`@default ${spec.default ?? '- not set'}`);
       if (spec.deprecated) lines.push(`@deprecated ${spec.deprecated}`);
       body.push(doc(lines, '  '));
-      body.push(`  readonly ${camelCase(name)}${spec.required ? '' : '?'}: ${TYPE_OVERRIDES[`${kind}/${type}/${name}`] ?? tsType(spec)};`);
+      body.push(`  readonly ${camelCase(name)}${spec.required ? '' : '?'}: ${TYPE_OVERRIDES[`${kind}/${type}/${name}`] ?? spec.propType ?? tsType(spec)};`);
     }
     body.push('}', '');
     body.push(doc([decl.summary, '', `The \`${type}\` ${kind}.`], ''));

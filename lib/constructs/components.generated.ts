@@ -1193,7 +1193,7 @@ export interface AmazonEbsBuilderProps extends BuilderOptions {
    * Template key: `tag`.
    * @default - none
    */
-  readonly tag?: unknown;
+  readonly tag?: ReadonlyArray<{ readonly key: string; readonly value: string }>;
   /**
    * Enable enhanced networking (ENA) on the AMI (not supported by Kiln's builds yet).
    *
@@ -1263,7 +1263,7 @@ export interface AmazonEbsBuilderProps extends BuilderOptions {
    * Template key: `snapshot_tag`.
    * @default - none
    */
-  readonly snapshotTag?: unknown;
+  readonly snapshotTag?: ReadonlyArray<{ readonly key: string; readonly value: string }>;
   /**
    * Account ids allowed to create volumes from the snapshots (not supported by Kiln's builds yet).
    *
@@ -1291,7 +1291,7 @@ export interface AmazonEbsBuilderProps extends BuilderOptions {
    * Template key: `source_ami_filter`.
    * @default - `source_ami` is used
    */
-  readonly sourceAmiFilter?: unknown;
+  readonly sourceAmiFilter?: { readonly filters?: Record<string, string>; readonly owners?: string[]; readonly most_recent?: boolean };
   /**
    * EC2 instance type of the build instance, e.g. `t3.micro`; this or `spot_instance_types` must be set.
    *
@@ -1319,7 +1319,7 @@ export interface AmazonEbsBuilderProps extends BuilderOptions {
    * Template key: `subnet_filter`.
    * @default - `subnet_id` is used
    */
-  readonly subnetFilter?: unknown;
+  readonly subnetFilter?: { readonly filters?: Record<string, string>; readonly most_free?: boolean; readonly random?: boolean };
   /**
    * VPC of the temporary security group, when `subnet_id` is given.
    *
@@ -1333,7 +1333,7 @@ export interface AmazonEbsBuilderProps extends BuilderOptions {
    * Template key: `vpc_filter`.
    * @default - `vpc_id` is used
    */
-  readonly vpcFilter?: unknown;
+  readonly vpcFilter?: { readonly filters?: Record<string, string> };
   /**
    * A security group for the instance (old single form of `security_group_ids`).
    *
@@ -1354,7 +1354,7 @@ export interface AmazonEbsBuilderProps extends BuilderOptions {
    * Template key: `security_group_filter`.
    * @default - `security_group_ids` is used
    */
-  readonly securityGroupFilter?: unknown;
+  readonly securityGroupFilter?: { readonly filters?: Record<string, string> };
   /**
    * CIDR blocks the temporary security group allows SSH from.
    *
@@ -1431,7 +1431,7 @@ export interface AmazonEbsBuilderProps extends BuilderOptions {
    * Template key: `run_tag`.
    * @default - none
    */
-  readonly runTag?: unknown;
+  readonly runTag?: ReadonlyArray<{ readonly key: string; readonly value: string }>;
   /**
    * Tags of the build instance's volumes (not of the AMI's snapshots); rendered at build time, where `{{ .SourceAMI }}`, `{{ .SourceAMIName }}`, `{{ .BuildRegion }}` and the other source-AMI data are known.
    *
@@ -1445,21 +1445,21 @@ export interface AmazonEbsBuilderProps extends BuilderOptions {
    * Template key: `run_volume_tag`.
    * @default - none
    */
-  readonly runVolumeTag?: unknown;
+  readonly runVolumeTag?: ReadonlyArray<{ readonly name: string; readonly value: string }>;
   /**
    * Block devices of the build instance, e.g. `[{ "device_name": "/dev/sda1", "volume_size": 20, "volume_type": "gp3", "iops": 3000, "throughput": 125, "delete_on_termination": true }]`; their snapshots become part of the AMI.
    *
    * Template key: `launch_block_device_mappings`.
    * @default - the source AMI's
    */
-  readonly launchBlockDeviceMappings?: unknown;
+  readonly launchBlockDeviceMappings?: ReadonlyArray<{ readonly device_name: string; readonly volume_size?: number; readonly volume_type?: string; readonly iops?: number; readonly throughput?: number; readonly delete_on_termination?: boolean; readonly encrypted?: boolean; readonly kms_key_id?: string; readonly snapshot_id?: string; readonly virtual_name?: string; readonly no_device?: boolean }>;
   /**
    * Extra block devices recorded in the AMI, same fields as `launch_block_device_mappings`.
    *
    * Template key: `ami_block_device_mappings`.
    * @default - none
    */
-  readonly amiBlockDeviceMappings?: unknown;
+  readonly amiBlockDeviceMappings?: ReadonlyArray<{ readonly device_name: string; readonly volume_size?: number; readonly volume_type?: string; readonly iops?: number; readonly throughput?: number; readonly delete_on_termination?: boolean; readonly encrypted?: boolean; readonly kms_key_id?: string; readonly snapshot_id?: string; readonly virtual_name?: string; readonly no_device?: boolean }>;
   /**
    * Windows guests: hide the instance-store volumes (not supported by Kiln's builds yet).
    *
@@ -1537,7 +1537,7 @@ export interface AmazonEbsBuilderProps extends BuilderOptions {
    * Template key: `spot_tag`.
    * @default - none
    */
-  readonly spotTag?: unknown;
+  readonly spotTag?: ReadonlyArray<{ readonly key: string; readonly value: string }>;
   /**
    * Reserved duration of a spot instance, a multiple of 60.
    *

@@ -58,6 +58,11 @@ export interface FieldSpec {
    * writes stays a template Packer accepts.
    */
   readonly notInPacker?: boolean;
+  /**
+   * The TypeScript type of the construct prop, for a `json` field whose shape
+   * is known (nested keys as in the template). Otherwise derived from `kind`.
+   */
+  readonly propType?: string;
 }
 
 export type Fields = Readonly<Record<string, FieldSpec>>;

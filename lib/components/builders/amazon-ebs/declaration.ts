@@ -6,6 +6,16 @@ import { isCleanAmiName } from '../../../template/interpolate';
 import { checkCommunicator } from '../../communicators/check';
 import { communicatorFields, sshFields, winrmFields } from '../../communicators/fields';
 
+/** Types of the construct props of the nested options; keys as in the template. */
+const FILTERS = '{ readonly filters?: Record<string, string> }';
+const SOURCE_AMI_FILTER = '{ readonly filters?: Record<string, string>; readonly owners?: string[]; readonly most_recent?: boolean }';
+const SUBNET_FILTER = '{ readonly filters?: Record<string, string>; readonly most_free?: boolean; readonly random?: boolean }';
+const TAG_BLOCKS = 'ReadonlyArray<{ readonly key: string; readonly value: string }>';
+const NAMED_TAG_BLOCKS = 'ReadonlyArray<{ readonly name: string; readonly value: string }>';
+const BLOCK_DEVICES = 'ReadonlyArray<{ readonly device_name: string; readonly volume_size?: number; readonly volume_type?: string; '
+  + 'readonly iops?: number; readonly throughput?: number; readonly delete_on_termination?: boolean; readonly encrypted?: boolean; '
+  + 'readonly kms_key_id?: string; readonly snapshot_id?: string; readonly virtual_name?: string; readonly no_device?: boolean }>';
+
 /**
  * The amazon-ebs builder: launches an EC2 instance from a source AMI,
  * provisions it over SSH, stops it and registers an EBS-backed AMI from it.
@@ -52,7 +62,7 @@ const amiFields = {
   },
   ami_regions: { kind: 'string-list', doc: 'Other regions to copy the AMI to; the build region is left out.', default: '- none' },
   tags: { kind: 'string-map', doc: `Tags of the AMI (and, in other regions, of its copies); ${RUNTIME_TAGS}. Kiln always adds \`kiln:fingerprint\`.`, default: '- only the fingerprint tag', renderAtRuntime: true },
-  tag: { kind: 'json', doc: 'Tags of the AMI as a list of `{ "key", "value" }` blocks; merged into `tags`.', default: '- none', renderAtRuntime: true },
+  tag: { kind: 'json', propType: TAG_BLOCKS, doc: 'Tags of the AMI as a list of `{ "key", "value" }` blocks; merged into `tags`.', default: '- none', renderAtRuntime: true },
   ena_support: { kind: 'boolean', doc: 'Enable enhanced networking (ENA) on the AMI (not supported by Kiln\'s builds yet).', default: '- as the source AMI' },
   sriov_support: { kind: 'boolean', doc: 'Enable SR-IOV networking on the AMI (not supported by Kiln\'s builds yet).', default: 'false' },
   force_deregister: { kind: 'boolean', doc: 'Deregister an existing AMI of the same name before creating this one (also set by `-force`).', default: 'false' },
@@ -62,7 +72,7 @@ const amiFields = {
   region_kms_key_ids: { kind: 'string-map', doc: 'KMS key per region of `ami_regions`, for encrypted copies; every region of `ami_regions` must be listed.', default: '- none' },
   skip_save_build_region: { kind: 'boolean', doc: 'Keep the AMI only in `ami_regions`, not in the build region (not supported by Kiln\'s builds yet).', default: 'false' },
   snapshot_tags: { kind: 'string-map', doc: `Tags of the AMI's snapshots; ${RUNTIME_TAGS}. Kiln always adds \`kiln:fingerprint\`.`, default: '- only the fingerprint tag', renderAtRuntime: true },
-  snapshot_tag: { kind: 'json', doc: 'Snapshot tags as a list of `{ "key", "value" }` blocks; merged into `snapshot_tags`.', default: '- none', renderAtRuntime: true },
+  snapshot_tag: { kind: 'json', propType: TAG_BLOCKS, doc: 'Snapshot tags as a list of `{ "key", "value" }` blocks; merged into `snapshot_tags`.', default: '- none', renderAtRuntime: true },
   snapshot_users: { kind: 'string-list', doc: 'Account ids allowed to create volumes from the snapshots (not supported by Kiln\'s builds yet).', default: '- none' },
   snapshot_groups: { kind: 'string-list', doc: 'Groups allowed to create volumes from the snapshots (not supported by Kiln\'s builds yet).', default: '- none' },
 } as const satisfies Fields;
@@ -71,18 +81,19 @@ const runFields = {
   source_ami: { kind: 'string', doc: 'Id of the AMI to start from; `source_ami` or `source_ami_filter` must be set.', default: '- found by `source_ami_filter`' },
   source_ami_filter: {
     kind: 'json',
+    propType: SOURCE_AMI_FILTER,
     doc: 'Finds the source AMI: `{ "filters": { "name": "ubuntu/images/*" }, "owners": ["099720109477"], "most_recent": true }`. An owner is required; with several matches and no `most_recent` the build fails.',
     default: '- `source_ami` is used',
   },
   instance_type: { kind: 'string', doc: 'EC2 instance type of the build instance, e.g. `t3.micro`; this or `spot_instance_types` must be set.', default: '- none' },
   availability_zone: { kind: 'string', doc: 'Availability zone to launch in.', default: '- chosen by EC2 (or by the subnet)' },
   subnet_id: { kind: 'string', doc: 'Subnet to launch in (needed in a VPC without a default subnet).', default: '- the default subnet' },
-  subnet_filter: { kind: 'json', doc: 'Finds the subnet: `{ "filters": { "tag:Name": "build" }, "most_free": true, "random": false }`.', default: '- `subnet_id` is used' },
+  subnet_filter: { kind: 'json', propType: SUBNET_FILTER, doc: 'Finds the subnet: `{ "filters": { "tag:Name": "build" }, "most_free": true, "random": false }`.', default: '- `subnet_id` is used' },
   vpc_id: { kind: 'string', doc: 'VPC of the temporary security group, when `subnet_id` is given.', default: '- the subnet\'s VPC' },
-  vpc_filter: { kind: 'json', doc: 'Finds the VPC: `{ "filters": { "isDefault": "false" } }`; exactly one must match.', default: '- `vpc_id` is used' },
+  vpc_filter: { kind: 'json', propType: FILTERS, doc: 'Finds the VPC: `{ "filters": { "isDefault": "false" } }`; exactly one must match.', default: '- `vpc_id` is used' },
   security_group_id: { kind: 'string', doc: 'A security group for the instance (old single form of `security_group_ids`).', default: '- a temporary group is created' },
   security_group_ids: { kind: 'string-list', doc: 'Security groups for the instance; they must allow SSH from this machine.', default: '- a temporary group is created' },
-  security_group_filter: { kind: 'json', doc: 'Finds security groups: `{ "filters": { "tag:Class": "packer" } }`.', default: '- `security_group_ids` is used' },
+  security_group_filter: { kind: 'json', propType: FILTERS, doc: 'Finds security groups: `{ "filters": { "tag:Class": "packer" } }`.', default: '- `security_group_ids` is used' },
   temporary_security_group_source_cidrs: { kind: 'string-list', doc: 'CIDR blocks the temporary security group allows SSH from.', default: '["0.0.0.0/0"]' },
   associate_public_ip_address: { kind: 'boolean', doc: 'Give the instance a public IP address (needs `subnet_id`).', default: '- the subnet\'s setting' },
   ssh_interface: {
@@ -97,15 +108,16 @@ const runFields = {
   user_data: { kind: 'string', doc: 'User data passed to the instance; only one of `user_data` and `user_data_file` may be set.', default: '- none' },
   user_data_file: { kind: 'string', doc: 'Path of a file whose content is the instance\'s user data.', default: '- none', localPath: true },
   run_tags: { kind: 'string-map', doc: `Tags of the build instance; ${RUNTIME_TAGS}.`, default: '- none', renderAtRuntime: true },
-  run_tag: { kind: 'json', doc: 'Instance tags as a list of `{ "key", "value" }` blocks; merged into `run_tags`.', default: '- none', renderAtRuntime: true },
+  run_tag: { kind: 'json', propType: TAG_BLOCKS, doc: 'Instance tags as a list of `{ "key", "value" }` blocks; merged into `run_tags`.', default: '- none', renderAtRuntime: true },
   run_volume_tags: { kind: 'string-map', doc: `Tags of the build instance's volumes (not of the AMI's snapshots); ${RUNTIME_TAGS}.`, default: '- none', renderAtRuntime: true },
-  run_volume_tag: { kind: 'json', doc: 'Volume tags as a list of `{ "name", "value" }` blocks; merged into `run_volume_tags`.', default: '- none', renderAtRuntime: true },
+  run_volume_tag: { kind: 'json', propType: NAMED_TAG_BLOCKS, doc: 'Volume tags as a list of `{ "name", "value" }` blocks; merged into `run_volume_tags`.', default: '- none', renderAtRuntime: true },
   launch_block_device_mappings: {
     kind: 'json',
+    propType: BLOCK_DEVICES,
     doc: 'Block devices of the build instance, e.g. `[{ "device_name": "/dev/sda1", "volume_size": 20, "volume_type": "gp3", "iops": 3000, "throughput": 125, "delete_on_termination": true }]`; their snapshots become part of the AMI.',
     default: '- the source AMI\'s',
   },
-  ami_block_device_mappings: { kind: 'json', doc: 'Extra block devices recorded in the AMI, same fields as `launch_block_device_mappings`.', default: '- none' },
+  ami_block_device_mappings: { kind: 'json', propType: BLOCK_DEVICES, doc: 'Extra block devices recorded in the AMI, same fields as `launch_block_device_mappings`.', default: '- none' },
   no_ephemeral: { kind: 'boolean', doc: 'Windows guests: hide the instance-store volumes (not supported by Kiln\'s builds yet).', default: 'false' },
   ebs_optimized: { kind: 'boolean', doc: 'Launch the instance EBS-optimized.', default: 'false' },
   enable_t2_unlimited: { kind: 'boolean', doc: 'Launch a t2 instance with unlimited CPU credits.', default: 'false' },
@@ -116,7 +128,7 @@ const runFields = {
   spot_instance_types: { kind: 'string-list', doc: 'Instance types to choose from for a spot instance; instead of `instance_type`.', default: '- none' },
   spot_price_auto_product: { kind: 'string', doc: 'Deprecated and unused.', default: '- none', deprecated: 'no longer needed; remove it' },
   spot_tags: { kind: 'string-map', doc: `Tags of the spot request; ${RUNTIME_TAGS}. Needs \`spot_price\`.`, default: '- none', renderAtRuntime: true },
-  spot_tag: { kind: 'json', doc: 'Spot request tags as a list of `{ "key", "value" }` blocks.', default: '- none', renderAtRuntime: true },
+  spot_tag: { kind: 'json', propType: TAG_BLOCKS, doc: 'Spot request tags as a list of `{ "key", "value" }` blocks.', default: '- none', renderAtRuntime: true },
   block_duration_minutes: { kind: 'integer', doc: 'Reserved duration of a spot instance, a multiple of 60.', default: '0' },
   pause_before_ssm: { kind: 'duration', doc: 'Wait before opening a Session Manager tunnel (not supported by Kiln).', default: '- no pause' },
   session_manager_port: { kind: 'integer', doc: 'Local port of a Session Manager tunnel (not supported by Kiln).', default: '- a free port' },
