@@ -683,10 +683,17 @@ export async function runAmazonEbs(
   } else {
     images[st.region] = created.image;
   }
-  if (copyRegions.length) env.ui.say(`Copying the AMI to other regions: ${copyRegions.join(', ')}`);
-  for (const region of copyRegions) {
+  if (copyRegions.length) {
+    // All regions at once, as Packer does; every copy is waited for (and, once it exists, registered for
+    // removal) before a failure of any of them ends the build.
+    env.ui.say(`Copying the AMI to other regions: ${copyRegions.join(', ')}`);
     checkAborted(st);
-    images[region] = (await copyImage(st, region, images[st.region].ImageId ?? '', owned)).image;
+    const copies = await Promise.allSettled(copyRegions.map((region) => copyImage(st, region, images[st.region].ImageId ?? '', owned)));
+    const failed = copies.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+    if (failed) throw failed.reason;
+    copies.forEach((c, i) => {
+      images[copyRegions[i]] = (c as PromiseFulfilledResult<Made>).value.image;
+    });
   }
   checkAborted(st);
   await tagImages(st, images, fingerprintOf(config, env.build.templateJson));

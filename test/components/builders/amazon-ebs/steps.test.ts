@@ -207,6 +207,29 @@ describe('amazon-ebs step logic (mocked EC2 client; AWS is not reachable from th
       if (expected.length) expect(cleanups[cleanups.length - 1]).toBe(expected[expected.length - 1]);
     });
 
+    test('copies run in parallel; when one region fails, the copy that was made is removed with the rest', async () => {
+      let inFlight = 0;
+      let most = 0;
+      ec2.on(CopyImageCommand).callsFake(async (_input: unknown, getClient: () => EC2Client) => {
+        const region = await getClient().config.region();
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await new Promise((r) => setTimeout(r, 20));
+        inFlight--;
+        if (region === 'ap-south-1') throw new Error('InvalidRegion: ap-south-1 is not enabled for this account');
+        return { ImageId: COPY_AMI };
+      });
+      const { error } = await run({ ami_regions: ['eu-west-1', 'ap-south-1'], skip_region_validation: true });
+      expect(error?.message).toMatch(/InvalidRegion: ap-south-1/);
+      expect(most).toBe(2);
+      expect([...await cleanupCalls(ec2)].sort()).toEqual([
+        `TerminateInstances ${INSTANCE} (us-east-1)`,
+        `DeregisterImage ${COPY_AMI} (eu-west-1)`, 'DeleteSnapshot snap-copy0001 (eu-west-1)',
+        `DeregisterImage ${NEW_AMI} (us-east-1)`, 'DeleteSnapshot snap-new0001 (us-east-1)',
+        ...GROUP_AND_KEY,
+      ].sort());
+    });
+
     test('a failing provisioner', async () => {
       const { error } = await run({}, { provision: async () => { throw new Error('Script exited with non-zero exit status: 1'); } });
       expect(error?.message).toMatch(/non-zero exit status/);
