@@ -60,13 +60,20 @@ export class RunJournal {
   }
 }
 
-/** True when a process with this pid exists. */
+/** True when a process with this pid exists and is not a zombie (killed, waiting to be reaped). */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A killed process stays in the process table, as a zombie, until its parent
+  // reaps it; it runs no more and holds nothing, so it does not count as alive.
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
+  } catch {
+    return true; // no /proc here: trust the signal check
   }
 }
 

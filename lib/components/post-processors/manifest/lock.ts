@@ -2,6 +2,7 @@ import { randomBytes } from 'crypto';
 import * as fsp from 'fs/promises';
 import * as os from 'os';
 import { abortError, sleep } from '../../../engine/build';
+import { processAlive } from '../../../engine/journal';
 
 /**
  * An exclusive lock on a file, shared by every Kiln process and by Packer:
@@ -61,15 +62,6 @@ function parseOwner(text: string): Owner | undefined {
   const [pid, host, token] = text.trim().split(' ');
   if (!pid || !/^\d+$/.test(pid) || !host || !token) return undefined;
   return { pid: Number(pid), host, token };
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function acquire(lockPath: string, options: LockOptions): Promise<string> {
