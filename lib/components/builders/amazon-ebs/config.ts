@@ -9,6 +9,52 @@ import * as net from 'net';
 
 type Json = Record<string, unknown>;
 
+/** The value kinds of the nested options' keys. */
+type NestedKind = 'string' | 'boolean' | 'integer' | 'string-list' | 'string-map';
+
+/**
+ * The keys of each nested option, with their kinds: what the readers below
+ * accept, and (through `nestedPropType`) the type of the construct prop.
+ */
+export const NESTED_SHAPES = {
+  source_ami_filter: { filters: 'string-map', owners: 'string-list', most_recent: 'boolean' },
+  subnet_filter: { filters: 'string-map', most_free: 'boolean', random: 'boolean' },
+  filter: { filters: 'string-map' },
+  block_device: {
+    device_name: 'string',
+    volume_size: 'integer',
+    volume_type: 'string',
+    iops: 'integer',
+    throughput: 'integer',
+    delete_on_termination: 'boolean',
+    encrypted: 'boolean',
+    kms_key_id: 'string',
+    snapshot_id: 'string',
+    virtual_name: 'string',
+    no_device: 'boolean',
+  },
+  tag: { key: 'string', value: 'string' },
+  named_tag: { name: 'string', value: 'string' },
+} as const satisfies Record<string, Record<string, NestedKind>>;
+
+const TS_TYPES: Record<NestedKind, string> = {
+  'string': 'string', 'boolean': 'boolean', 'integer': 'number', 'string-list': 'string[]', 'string-map': 'Record<string, string>',
+};
+
+/** The TypeScript type of a nested option's construct prop: an object, or a list of them. */
+export function nestedPropType(shape: keyof typeof NESTED_SHAPES, options: { list?: boolean; required?: readonly string[] } = {}): string {
+  const fields = Object.entries(NESTED_SHAPES[shape] as Record<string, NestedKind>)
+    .map(([k, kind]) => `readonly ${k}${options.required?.includes(k) ? '' : '?'}: ${TS_TYPES[kind]}`);
+  const object = `{ ${fields.join('; ')} }`;
+  return options.list ? `ReadonlyArray<${object}>` : object;
+}
+
+/** Keys a nested option accepts: its shape's, plus Packer's singular `filter` blocks for filters. */
+function allowedKeys(shape: keyof typeof NESTED_SHAPES): string[] {
+  const keys = Object.keys(NESTED_SHAPES[shape]);
+  return keys.includes('filters') ? [...keys, 'filter'] : keys;
+}
+
 function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -97,7 +143,7 @@ export function readAmiFilter(v: unknown, errors: string[] = []): AmiFilter {
     errors.push('"source_ami_filter": expected an object with "filters", "owners" and "most_recent"');
     return { filters: {}, owners: [], mostRecent: false };
   }
-  unknownKeys(v, ['filters', 'filter', 'owners', 'most_recent'], '"source_ami_filter"', errors);
+  unknownKeys(v, allowedKeys('source_ami_filter'), '"source_ami_filter"', errors);
   return {
     filters: filterMap(v, '"source_ami_filter"', 'key', errors),
     owners: strings(field(v, 'owners'), '"source_ami_filter.owners"', errors),
@@ -111,8 +157,7 @@ export function readNameValueFilter(v: unknown, key: string, errors: string[] = 
     errors.push(`${JSON.stringify(key)}: expected an object with "filters"`);
     return { filters: {}, mostFree: false, random: false };
   }
-  const allowed = key === 'subnet_filter' ? ['filters', 'filter', 'most_free', 'random'] : ['filters', 'filter'];
-  unknownKeys(v, allowed, JSON.stringify(key), errors);
+  unknownKeys(v, allowedKeys(key === 'subnet_filter' ? 'subnet_filter' : 'filter'), JSON.stringify(key), errors);
   return {
     filters: filterMap(v, JSON.stringify(key), 'name', errors),
     mostFree: bool(field(v, 'most_free'), `"${key}.most_free"`, errors) ?? false,
@@ -150,11 +195,6 @@ export interface BlockDevice {
   readonly kmsKeyId: string;
 }
 
-const BLOCK_DEVICE_KEYS = [
-  'delete_on_termination', 'device_name', 'encrypted', 'iops', 'no_device', 'snapshot_id',
-  'throughput', 'virtual_name', 'volume_type', 'volume_size', 'kms_key_id',
-];
-
 /** Provisioned IOPS per GiB that EC2 allows, by volume type. */
 const IOPS_RATIOS: Readonly<Record<string, number>> = { io1: 50, io2: 500 };
 
@@ -170,7 +210,7 @@ export function readBlockDevices(v: unknown, key: string, errors: string[] = [])
       errors.push(`${what}: expected an object`);
       return [];
     }
-    unknownKeys(raw, BLOCK_DEVICE_KEYS, what, errors);
+    unknownKeys(raw, allowedKeys('block_device'), what, errors);
     return [{
       deviceName: str(field(raw, 'device_name')),
       deleteOnTermination: bool(field(raw, 'delete_on_termination'), `${what}.delete_on_termination`, errors) ?? false,

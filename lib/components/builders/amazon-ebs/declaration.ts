@@ -1,29 +1,18 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { blockDeviceProblem, isCidr, isKmsKey, readAmiFilter, readBlockDevices, readNameValueFilter, readTagBlocks } from './config';
+import { blockDeviceProblem, isCidr, isKmsKey, nestedPropType, readAmiFilter, readBlockDevices, readNameValueFilter, readTagBlocks } from './config';
 import { declareComponent, Fields } from '../../../template/component';
 import { isCleanAmiName } from '../../../template/interpolate';
 import { checkCommunicator } from '../../communicators/check';
 import { communicatorFields, sshFields, winrmFields } from '../../communicators/fields';
 
 /** Types of the construct props of the nested options; keys as in the template. */
-const FILTERS = '{ readonly filters?: Record<string, string> }';
-const SOURCE_AMI_FILTER = '{ readonly filters?: Record<string, string>; readonly owners?: string[]; readonly most_recent?: boolean }';
-const SUBNET_FILTER = '{ readonly filters?: Record<string, string>; readonly most_free?: boolean; readonly random?: boolean }';
-const TAG_BLOCKS = 'ReadonlyArray<{ readonly key: string; readonly value: string }>';
-const NAMED_TAG_BLOCKS = 'ReadonlyArray<{ readonly name: string; readonly value: string }>';
-const BLOCK_DEVICES = 'ReadonlyArray<{ readonly device_name: string; readonly volume_size?: number; readonly volume_type?: string; '
-  + 'readonly iops?: number; readonly throughput?: number; readonly delete_on_termination?: boolean; readonly encrypted?: boolean; '
-  + 'readonly kms_key_id?: string; readonly snapshot_id?: string; readonly virtual_name?: string; readonly no_device?: boolean }>';
-
-/**
- * The amazon-ebs builder: launches an EC2 instance from a source AMI,
- * provisions it over SSH, stops it and registers an EBS-backed AMI from it.
- * Fields, defaults and rules are those of Packer 1.6.6's amazon-ebs (its
- * access, AMI and run configs); the options Kiln cannot run yet are still
- * declared, so that templates validate as with Packer, and fail with a clear
- * message at build time.
- */
+const FILTERS = nestedPropType('filter');
+const SOURCE_AMI_FILTER = nestedPropType('source_ami_filter');
+const SUBNET_FILTER = nestedPropType('subnet_filter');
+const TAG_BLOCKS = nestedPropType('tag', { list: true, required: ['key', 'value'] });
+const NAMED_TAG_BLOCKS = nestedPropType('named_tag', { list: true, required: ['name', 'value'] });
+const BLOCK_DEVICES = nestedPropType('block_device', { list: true, required: ['device_name'] });
 
 const RUNTIME_TAGS = 'rendered at build time, where `{{ .SourceAMI }}`, `{{ .SourceAMIName }}`, `{{ .BuildRegion }}` and the other source-AMI data are known';
 

@@ -1,10 +1,10 @@
 import { randomBytes } from 'crypto';
-import * as fs from 'fs';
 import * as fsp from 'fs/promises';
 import * as path from 'path';
 import type { ansibleLocalProvisioner } from './declaration';
-import type { BuildEnvironment, BuildUi, Communicator, GeneratedData, ProvisionerRuntime } from '../../../engine/types';
+import type { BuildEnvironment, Communicator, GeneratedData, ProvisionerRuntime } from '../../../engine/types';
 import type { ConfigOf } from '../../../template/component';
+import { Guest, step } from '../guest';
 
 /**
  * The ansible-local provisioner: everything Ansible needs is uploaded to a
@@ -50,49 +50,6 @@ export function localInventory(groups: readonly string[]): string {
   return groups.length ? groups.map((g) => `[${g}]\n127.0.0.1\n`).join('') : '127.0.0.1';
 }
 
-class Remote {
-  constructor(private readonly comm: Communicator, private readonly ui: BuildUi, private readonly signal: AbortSignal) {}
-
-  /** Runs a command with its output shown; resolves to the exit code. */
-  public run(command: string): Promise<number> {
-    return this.comm.exec(command, { stdout: (l) => this.ui.message(l), stderr: (l) => this.ui.error(l), signal: this.signal });
-  }
-
-  public async mkdir(dir: string): Promise<void> {
-    this.ui.message(`Creating directory: ${dir}`);
-    if (await this.run(`mkdir -p '${dir}'`) !== 0) throw new Error('Non-zero exit status. See output above for more information.');
-  }
-
-  public async uploadFile(dst: string, src: string): Promise<void> {
-    let size: number;
-    try {
-      size = (await fsp.stat(src)).size;
-    } catch (e) {
-      throw new Error(`Error opening: ${(e as Error).message}`);
-    }
-    try {
-      await this.comm.upload(dst, fs.createReadStream(src), { size });
-    } catch (e) {
-      throw new Error(`Error uploading ${src}: ${(e as Error).message}`);
-    }
-  }
-
-  /** Creates `dst` and copies the contents of the local directory `src` into it. */
-  public async uploadDir(dst: string, src: string): Promise<void> {
-    await this.mkdir(dst);
-    await this.comm.uploadDir(dst, src.endsWith(path.sep) ? src : src + path.sep);
-  }
-}
-
-/** Adds the context Packer gives a failed step, keeping the cause on the same line. */
-async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    throw new Error(`${what}: ${(e as Error).message}`);
-  }
-}
-
 export const provisioner: ProvisionerRuntime = {
   async provision(env: BuildEnvironment, rawConfig: Readonly<Record<string, unknown>>, comm: Communicator | undefined, data: GeneratedData) {
     const config = rawConfig as AnsibleLocalConfig;
@@ -101,7 +58,7 @@ export const provisioner: ProvisionerRuntime = {
     const cwd = env.interpolation.cwd ?? process.cwd();
     const local = (p: string) => path.resolve(cwd, p);
     const staging = config.staging_directory || path.posix.join(STAGING_ROOT, timeOrderedUuid());
-    const remote = new Remote(comm, ui, signal);
+    const remote = new Guest(comm, ui, signal);
     const inStaging = (...parts: string[]) => path.posix.join(staging, ...parts);
 
     ui.say('Provisioning with Ansible...');

@@ -1,11 +1,11 @@
-import * as fs from 'fs';
 import * as fsp from 'fs/promises';
 import * as path from 'path';
 import { PUPPET_EXECUTE_COMMAND } from './declaration';
 import type { puppetMasterlessProvisioner } from './declaration';
-import type { BuildEnvironment, BuildUi, Communicator, ProvisionerRuntime } from '../../../engine/types';
+import type { BuildEnvironment, Communicator, ProvisionerRuntime } from '../../../engine/types';
 import type { ConfigOf } from '../../../template/component';
 import { renderRepeatedly } from '../../../template/interpolate';
+import { Guest, step } from '../guest';
 
 /**
  * The puppet-masterless provisioner: manifests, modules and the hiera config
@@ -43,7 +43,7 @@ export const provisioner: ProvisionerRuntime = {
     const local = (p: string) => path.resolve(cwd, p);
     const sudo = !config.prevent_sudo;
     const staging = config.staging_directory || STAGING_DIR;
-    const remote = new Remote(comm, ui, signal, sudo);
+    const remote = new Guest(comm, ui, signal, { sudo, openDirectories: true });
 
     ui.say('Provisioning with Puppet...');
     ui.message('Creating Puppet staging directory...');
@@ -118,45 +118,3 @@ export const provisioner: ProvisionerRuntime = {
     }
   },
 };
-
-/** Adds the context Packer gives a failed step, keeping the cause on the same line. */
-async function step<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    throw new Error(`${what}: ${(e as Error).message}`);
-  }
-}
-
-/** The machine, as Packer's guest commands for unix see it: `sudo` in front unless prevented. */
-class Remote {
-  constructor(
-    private readonly comm: Communicator,
-    private readonly ui: BuildUi,
-    private readonly signal: AbortSignal,
-    private readonly sudo: boolean,
-  ) {}
-
-  public run(command: string): Promise<number> {
-    return this.comm.exec(command, { stdout: (l) => this.ui.message(l), stderr: (l) => this.ui.error(l), signal: this.signal });
-  }
-
-  /** Creates the directory and opens it to everyone, so uploads work whichever user the communicator is. */
-  public async mkdir(dir: string): Promise<void> {
-    const sudo = this.sudo ? 'sudo ' : '';
-    this.ui.message(`Creating directory: ${dir}`);
-    if (await this.run(`${sudo}mkdir -p '${dir}'`) !== 0) throw new Error('Non-zero exit status.');
-    if (await this.run(`${sudo}chmod 0777 '${dir}'`) !== 0) throw new Error('Non-zero exit status. See output above for more info.');
-  }
-
-  public async uploadFile(dst: string, src: string): Promise<void> {
-    const size = (await fsp.stat(src)).size;
-    await this.comm.upload(dst, fs.createReadStream(src), { size });
-  }
-
-  /** Creates `dst` and copies the contents of the local directory `src` into it. */
-  public async uploadDir(dst: string, src: string): Promise<void> {
-    await this.mkdir(dst);
-    await this.comm.uploadDir(dst, src.endsWith(path.sep) ? src : src + path.sep);
-  }
-}
