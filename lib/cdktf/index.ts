@@ -52,6 +52,7 @@ export class KilnAmi extends Construct {
   public readonly candidates: DataAwsAmiIds;
 
   private readonly image: ImageTemplate;
+  private cachedFingerprint?: string;
 
   constructor(scope: Construct, id: string, props: KilnAmiProps) {
     super(scope, id);
@@ -60,7 +61,7 @@ export class KilnAmi extends Construct {
     }
     this.image = props.image;
     const owners = props.owners ?? ['self'];
-    this.fingerprint = Lazy.stringValue({ produce: () => fingerprintOf(this.image, this.node.path) });
+    this.fingerprint = Lazy.stringValue({ produce: () => this.computedFingerprint() });
     const filter = [{ name: `tag:${FINGERPRINT_TAG}`, values: [this.fingerprint] }];
 
     this.candidates = new DataAwsAmiIds(this, 'Candidates', { owners, filter });
@@ -74,7 +75,7 @@ export class KilnAmi extends Construct {
           condition: Op.gte(Fn.lengthOf(this.candidates.ids), 1),
           errorMessage: Lazy.stringValue({
             produce: () => `No AMI built from Kiln template "${this.image.templateName}" (${this.image.node.path}) as it is defined now `
-              + `(tag ${FINGERPRINT_TAG} = ${fingerprintOf(this.image, this.node.path)}) exists in this account and region. `
+              + `(tag ${FINGERPRINT_TAG} = ${this.computedFingerprint()}) exists in this account and region. `
               + 'Run "kiln synth" and "kiln build" first, then apply again.',
           }),
         }],
@@ -83,6 +84,16 @@ export class KilnAmi extends Construct {
     this.imageId = this.ami.id;
 
     this.node.addValidation({ validate: () => this.checkImage() });
+  }
+
+  /**
+   * The fingerprint, worked out when the stack is synthesized (the trees are
+   * complete by then) and kept: each place the token appears would otherwise
+   * synthesize the whole Kiln app again.
+   */
+  private computedFingerprint(): string {
+    this.cachedFingerprint ??= fingerprintOf(this.image, this.node.path);
+    return this.cachedFingerprint;
   }
 
   private checkImage(): string[] {
