@@ -1,4 +1,3 @@
-import { ChildProcess, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fsp from 'fs/promises';
 import * as os from 'os';
@@ -9,7 +8,7 @@ import type { BuildEnvironment, ProvisionerRuntime } from '../../../engine/types
 import type { ConfigOf } from '../../../template/component';
 import { renderRepeatedly } from '../../../template/interpolate';
 import { quote } from '../../../template/interpolate/go-fmt';
-import { LineSplitter } from '../shell-local/run-local';
+import { runLocalProcess } from '../shell-local/run-local';
 
 /**
  * The ansible provisioner: `ansible-playbook` runs on the machine running
@@ -33,7 +32,6 @@ type AnsibleConfig = ConfigOf<typeof ansibleProvisioner.fields>;
 const HTTP_ADDR_NOT_IMPLEMENTED = 'ERR_HTTP_ADDR_NOT_IMPLEMENTED_BY_BUILDER';
 
 /** How long a cancelled ansible-playbook gets to exit after SIGTERM before its process group is killed. */
-const KILL_GRACE_MS = 2000;
 
 /** Options that configure only Packer's SSH proxy, which Kiln does not have. */
 const PROXY_ONLY = ['local_port', 'ssh_host_key_file', 'ssh_authorized_key_file', 'sftp_command'] as const;
@@ -244,51 +242,14 @@ async function runGalaxy(env: BuildEnvironment, config: AnsibleConfig, file: str
  * cancelling the build stops Ansible and the ssh processes it started.
  */
 function runLocal(env: BuildEnvironment, command: string, args: readonly string[], childEnv: NodeJS.ProcessEnv, cwd: string): Promise<number> {
-  const { ui, signal } = env;
-  if (signal.aborted) return Promise.reject(abortError(signal));
-  return new Promise<number>((resolve, reject) => {
-    let child: ChildProcess;
-    try {
-      child = spawn(command, [...args], { cwd, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
-    } catch (e) {
-      reject(new Error(`Error executing Ansible: cannot start ${JSON.stringify(command)}: ${(e as Error).message}`));
-      return;
-    }
-    const out = new LineSplitter((l) => ui.message(l));
-    const err = new LineSplitter((l) => ui.message(l));
-    child.stdout!.on('data', (c: Buffer) => out.write(c));
-    child.stderr!.on('data', (c: Buffer) => err.write(c));
-    let killTimer: NodeJS.Timeout | undefined;
-    const stopGroup = (sig: NodeJS.Signals) => {
-      try {
-        if (child.pid !== undefined) process.kill(process.platform === 'win32' ? child.pid : -child.pid, sig);
-      } catch {
-        // Already gone.
-      }
-    };
-    const onAbort = () => {
-      stopGroup('SIGTERM');
-      killTimer = setTimeout(() => stopGroup('SIGKILL'), KILL_GRACE_MS);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    let settled = false;
-    const done = () => {
-      if (settled) return false;
-      settled = true;
-      signal.removeEventListener('abort', onAbort);
-      if (killTimer) clearTimeout(killTimer);
-      out.end();
-      err.end();
-      return true;
-    };
-    child.once('error', (e: NodeJS.ErrnoException) => {
-      if (!done()) return;
-      reject(new Error(`Error executing Ansible: cannot start ${JSON.stringify(command)}: ${e.code ?? e.message}`));
-    });
-    child.once('close', (code, sig) => {
-      if (!done()) return;
-      if (signal.aborted) reject(abortError(signal));
-      else resolve(code ?? (sig ? -1 : 0));
-    });
+  return runLocalProcess({
+    command: [command, ...args],
+    cwd,
+    env: childEnv,
+    ui: env.ui,
+    stderr: 'message',
+    signal: env.signal,
+    failure: (why, cause) => (why === 'cancelled' ? abortError(env.signal)
+      : new Error(`Error executing Ansible: cannot start ${JSON.stringify(command)}: ${(cause as NodeJS.ErrnoException | undefined)?.code ?? cause?.message}`)),
   });
 }

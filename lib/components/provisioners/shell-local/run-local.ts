@@ -5,7 +5,7 @@ import * as fs from 'fs/promises';
 import * as path from 'path';
 import { StringDecoder } from 'string_decoder';
 import type { ShellLocalConfig } from './fields';
-import type { BuildEnvironment, GeneratedData } from '../../../engine/types';
+import type { BuildEnvironment, BuildUi, GeneratedData } from '../../../engine/types';
 import { renderRepeatedly } from '../../../template/interpolate';
 import { sprintf } from '../../../template/interpolate/go-fmt';
 
@@ -217,33 +217,41 @@ async function writeInlineScript(dir: string, config: ShellLocalConfig, render: 
   return file;
 }
 
+/** A command run on this machine by a provisioner or post-processor. */
+export interface LocalProcess {
+  /** The program and its arguments; no shell in between. */
+  readonly command: readonly string[];
+  readonly cwd: string;
+  readonly env: NodeJS.ProcessEnv;
+  /** Where its output goes, by line: stdout as messages, stderr as `stderr` says. */
+  readonly ui: BuildUi;
+  readonly stderr: 'message' | 'error';
+  readonly signal: AbortSignal;
+  /** The error to fail with when the command cannot start (`cause` says why) or was cancelled. */
+  readonly failure: (why: 'start' | 'cancelled', cause?: Error) => Error;
+}
+
 /**
- * Runs one command without a shell in between, in its own process group so
- * that cancelling stops everything it started. Resolves to the exit code
- * (-1 when a signal ended it, as Go reports).
+ * Runs one command in its own process group, so that cancelling stops
+ * everything it started (SIGTERM, then SIGKILL after a grace period).
+ * Resolves to the exit code (-1 when a signal ended it, as Go reports) once
+ * all its output has been shown.
  */
-function execute(command: readonly string[], cwd: string, env: BuildEnvironment, absScript: string): Promise<number> {
-  const { ui, signal } = env;
-  if (signal.aborted) return Promise.reject(executionError(absScript));
-  if (!command.length) return Promise.reject(new Error('Error launching command via shell-local communicator: No ExecuteCommand provided'));
+export function runLocalProcess(p: LocalProcess): Promise<number> {
+  const { ui, signal, command } = p;
+  if (signal.aborted) return Promise.reject(p.failure('cancelled'));
 
   return new Promise<number>((resolve, reject) => {
     let child: ChildProcess;
     try {
-      child = spawn(command[0], command.slice(1), {
-        cwd,
-        env: { ...process.env, PACKER_RUN_UUID: env.runId },
-        stdio: ['ignore', 'pipe', 'pipe'],
-        detached: process.platform !== 'win32',
-      });
+      child = spawn(command[0], command.slice(1), { cwd: p.cwd, env: p.env, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
     } catch (e) {
-      ui.error(`Cannot start ${JSON.stringify(command[0])}: ${(e as Error).message}`);
-      reject(executionError(absScript));
+      reject(p.failure('start', e as Error));
       return;
     }
 
     const out = new LineSplitter((l) => ui.message(l));
-    const err = new LineSplitter((l) => ui.error(l));
+    const err = new LineSplitter((l) => (p.stderr === 'error' ? ui.error(l) : ui.message(l)));
     child.stdout!.on('data', (c: Buffer) => out.write(c));
     child.stderr!.on('data', (c: Buffer) => err.write(c));
 
@@ -268,13 +276,13 @@ function execute(command: readonly string[], cwd: string, env: BuildEnvironment,
       else reject(outcome.error);
     };
     // Cancelled: stop the whole group, politely first. The build carries on
-    // with its cleanup once the script itself has gone.
+    // with its cleanup once the command itself has gone.
     const onAbort = () => {
       stopGroup('SIGTERM');
       if (exited) {
         stopGroup('SIGKILL');
         abandonOutput();
-        settle({ error: executionError(absScript) });
+        settle({ error: p.failure('cancelled') });
         return;
       }
       killTimer = setTimeout(() => stopGroup('SIGKILL'), KILL_GRACE_MS);
@@ -285,17 +293,14 @@ function execute(command: readonly string[], cwd: string, env: BuildEnvironment,
     };
     signal.addEventListener('abort', onAbort, { once: true });
 
-    child.on('error', (e) => {
-      ui.error(`Cannot start ${JSON.stringify(command[0])}: ${e.message}`);
-      settle({ error: executionError(absScript) });
-    });
+    child.on('error', (e) => settle({ error: p.failure('start', e) }));
     child.on('exit', () => {
       exited = true;
       if (signal.aborted) {
         // Whatever is left of the group goes too; its output no longer matters.
         stopGroup('SIGKILL');
         abandonOutput();
-        settle({ error: executionError(absScript) });
+        settle({ error: p.failure('cancelled') });
       }
     });
     // 'close' comes once the output pipes are drained, so every line is shown first.
@@ -303,8 +308,27 @@ function execute(command: readonly string[], cwd: string, env: BuildEnvironment,
       if (settled) return;
       out.end();
       err.end();
-      if (signal.aborted) settle({ error: executionError(absScript) });
+      if (signal.aborted) settle({ error: p.failure('cancelled') });
       else settle({ code: code ?? -1 });
     });
+  });
+}
+
+/** Runs a shell-local command with Packer's messages for a command that cannot start or is cancelled. */
+function execute(command: readonly string[], cwd: string, env: BuildEnvironment, absScript: string): Promise<number> {
+  if (!command.length && !env.signal.aborted) {
+    return Promise.reject(new Error('Error launching command via shell-local communicator: No ExecuteCommand provided'));
+  }
+  return runLocalProcess({
+    command,
+    cwd,
+    env: { ...process.env, PACKER_RUN_UUID: env.runId },
+    ui: env.ui,
+    stderr: 'error',
+    signal: env.signal,
+    failure: (why, cause) => {
+      if (why === 'start') env.ui.error(`Cannot start ${JSON.stringify(command[0])}: ${cause?.message}`);
+      return executionError(absScript);
+    },
   });
 }
