@@ -1,8 +1,18 @@
 import * as net from 'net';
-import { Client, utils } from 'ssh2';
-import type { AnyAuthMethod, AuthenticationType, ClientChannel, ConnectConfig, KeyboardInteractiveCallback, ParsedKey, Prompt } from 'ssh2';
+import type { Client, AnyAuthMethod, AuthenticationType, ClientChannel, ConnectConfig, KeyboardInteractiveCallback, ParsedKey, Prompt } from 'ssh2';
 import { abortError, sleep } from '../../../engine/build';
 import type { BuildUi } from '../../../engine/types';
+
+/**
+ * ssh2 is loaded on first use: it and its crypto take ~35 ms to load, which every
+ * command would otherwise pay, SSH or not.
+ */
+let ssh2Module: typeof import('ssh2') | undefined;
+function ssh2(): typeof import('ssh2') {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  ssh2Module ??= require('ssh2') as typeof import('ssh2');
+  return ssh2Module;
+}
 
 /**
  * Opening SSH connections the way Packer's ssh communicator does: TCP, then
@@ -121,7 +131,7 @@ const wireName = (t: AuthenticationType): string => (t === 'agent' ? 'publickey'
 function handshake(sock: net.Socket | ClientChannel, hop: SshHop, settings: SshSettings, signal: AbortSignal): Promise<Client> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(abortError(signal));
-    const client = new Client();
+    const client = new (ssh2().Client)();
     const attempted: string[] = [];
     let settled = false;
     const done = (err?: Error) => {
@@ -349,7 +359,7 @@ export async function waitForSsh(settings: SshSettings, opts: WaitOptions): Prom
 
 /** Reads a private key; the message names the file but never shows its content. */
 export function parsePrivateKey(text: Buffer, file: string): ParsedKey {
-  const parsed = utils.parseKey(text);
+  const parsed = ssh2().utils.parseKey(text);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   if (key instanceof Error || !key) {
     throw new SshSettingsError(`the private key ${file} cannot be used: ${key instanceof Error ? key.message : 'no key found'}`);

@@ -1,6 +1,7 @@
 import * as os from 'os';
 import { Transform, TransformCallback } from 'stream';
 import * as zlib from 'zlib';
+import { Holder, Piece } from './pieces';
 
 /**
  * Parallel DEFLATE, the way pgzip does it: the input is cut into blocks, each
@@ -188,28 +189,8 @@ function compressedZeros(length: number, level: number, strategy: number): Buffe
   return out;
 }
 
-export interface BlockOptions {
-  /** zlib level, -1 (default) to 9; 0 stores. */
-  readonly level: number;
-  /** zlib strategy; Z_HUFFMAN_ONLY for Packer's level -2. */
-  readonly strategy?: number;
-  /** The previous 32 KiB of input, which matches may refer to. */
-  readonly dictionary?: Buffer;
-  /** Already known: the block is all zeros. */
-  readonly zero?: boolean;
-}
-
-/** Compresses one block to raw DEFLATE ending in a sync flush (not final). */
-export async function deflateBlock(block: Buffer, options: BlockOptions): Promise<Buffer | Buffer[]> {
-  const { level, dictionary } = options;
-  const strategy = options.strategy ?? zlib.constants.Z_DEFAULT_STRATEGY;
-  if (block.length === 0) return Buffer.alloc(0);
-  if (level !== 0 && (options.zero ?? isZeroBlock(block))) return compressedZeros(block.length, level, strategy);
-  if (level === 0 || sampledEntropy(block) > INCOMPRESSIBLE_ENTROPY) return storedBlocks(block);
-  // One output chunk rather than many 16 KiB ones that would have to be joined.
-  const chunkSize = Math.max(64 * 1024, block.length + (block.length >>> 3) + 1024);
-  return deflateRawAsync(block, { level, strategy, memLevel: 9, chunkSize, finishFlush: Z_SYNC_FLUSH, ...(dictionary ? { dictionary } : {}) });
-}
+/** The window after a block of zeros at least a window long. */
+const ZERO_WINDOW = Buffer.alloc(WINDOW);
 
 export interface RawDeflateOptions {
   /** zlib level, -1 (default) to 9. */
@@ -220,36 +201,181 @@ export interface RawDeflateOptions {
   readonly concurrency?: number;
 }
 
+/** Pending input: a piece's bytes not yet in a block, and the count of its users. */
+interface Pending {
+  data: Buffer;
+  readonly holder: Holder;
+}
+
 /**
- * A stream that turns its input into one raw DEFLATE stream, compressing
- * blocks in parallel. Subclasses add a container around it (gzip) through
- * `header` and `trailer`. After the end, `crc`, `size` and `compressedSize`
- * describe what went through.
+ * The core of the parallel compressor: takes pieces in order (`write`, then
+ * `end`) and hands the raw DEFLATE stream to `emit` as pieces, in order.
+ * An input piece is released once nothing needs its bytes any more: at once
+ * for zeros and copied blocks, when its compression finishes, or, for stored
+ * blocks (whose output is the input itself), when the output is released.
  */
-export class RawDeflateStream extends Transform {
+export class ParallelDeflater {
   /** CRC-32 of the input so far. */
   public crc = 0;
   /** Bytes of input so far. */
   public size = 0;
-  /** Bytes of DEFLATE data produced (without header and trailer). */
+  /** Bytes of DEFLATE data produced. */
   public compressedSize = 0;
 
   private readonly level: number;
   private readonly strategy: number;
   private readonly blockSize: number;
   private readonly concurrency: number;
-  private pending: Buffer[] = [];
+  private pending: Pending[] = [];
   private pendingLength = 0;
   private window?: Buffer;
-  private readonly inflight: Promise<Buffer | Buffer[]>[] = [];
-  private started = false;
+  private readonly inflight: Promise<Piece[]>[] = [];
 
-  constructor(options: RawDeflateOptions) {
-    super({ highWaterMark: 1 << 20 });
+  constructor(options: RawDeflateOptions, private readonly emit: (piece: Piece) => void) {
     this.level = options.level;
     this.strategy = options.huffmanOnly ? zlib.constants.Z_HUFFMAN_ONLY : zlib.constants.Z_DEFAULT_STRATEGY;
     this.blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
     this.concurrency = options.concurrency ?? defaultConcurrency();
+  }
+
+  /** Takes a piece; resolves when the compressor is ready for the next. */
+  public async write(piece: Piece): Promise<void> {
+    this.size += piece.data.length;
+    if (piece.data.length === 0) {
+      piece.release?.();
+      return;
+    }
+    this.pending.push({ data: piece.data, holder: new Holder(piece.release) });
+    this.pendingLength += piece.data.length;
+    await this.pump(false);
+  }
+
+  /** Compresses what is left and emits the final empty block. */
+  public async end(): Promise<void> {
+    await this.pump(true);
+    this.output([{ data: FINAL_BLOCK }]);
+  }
+
+  /** After a failure: releases what is pending and lets running jobs release theirs. */
+  public abandon(): void {
+    for (const p of this.pending.splice(0)) p.holder.drop();
+    this.pendingLength = 0;
+    for (const job of this.inflight.splice(0)) job.then((pieces) => pieces.forEach((p) => p.release?.()), () => undefined);
+  }
+
+  private output(pieces: Piece[]): void {
+    for (const p of pieces) {
+      this.compressedSize += p.data.length;
+      this.emit(p);
+    }
+  }
+
+  private async pump(final: boolean): Promise<void> {
+    while (this.pendingLength >= this.blockSize || (final && this.pendingLength > 0)) {
+      // Blocks need not all be the same size. A large enough chunk is used as it came, saving a copy;
+      // a small one before a large one (a tar header before file data) goes alone, so that the
+      // blocks of the data stay aligned with it and its runs of zeros are seen as such.
+      const head = this.pending[0].data;
+      let size: number;
+      if (head.length >= this.blockSize / 2) size = head.length <= this.blockSize * 2 ? head.length : this.blockSize;
+      else if (this.pending.length > 1 && this.pending[1].data.length >= this.blockSize / 2) size = head.length;
+      else size = Math.min(this.blockSize, this.pendingLength);
+      const { block, holders } = this.takePending(size);
+      const done = (): void => holders.forEach((h) => h.drop());
+      const zero = isZeroBlock(block);
+      this.crc = zero ? crc32Zeros(this.crc, block.length) : crc32(block, this.crc);
+      let job: Promise<Piece[]>;
+      const shared = zero && this.level !== 0; // output is the one compressed copy of zeros: the input is no longer needed
+      if (shared) {
+        job = Promise.resolve([{ data: compressedZeros(block.length, this.level, this.strategy) }]);
+      } else if (this.level === 0 || sampledEntropy(block) > INCOMPRESSIBLE_ENTROPY) {
+        const stored = storedBlocks(block);
+        job = Promise.resolve(stored.map((data, i) => (i === stored.length - 1 ? { data, release: done } : { data })));
+      } else {
+        // One output chunk rather than many 16 KiB ones that would have to be joined.
+        const chunkSize = Math.max(64 * 1024, block.length + (block.length >>> 3) + 1024);
+        const options: zlib.ZlibOptions = {
+          level: this.level,
+          strategy: this.strategy,
+          memLevel: 9,
+          chunkSize,
+          finishFlush: Z_SYNC_FLUSH,
+          ...(this.window ? { dictionary: this.window } : {}),
+        };
+        job = deflateRawAsync(block, options).then((data) => [{ data }]).finally(done);
+        job.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
+      }
+      // The next block's dictionary: copied, so that this block's buffer can go back to its pool.
+      if (block.length >= WINDOW) this.window = zero ? ZERO_WINDOW : Buffer.from(block.subarray(block.length - WINDOW));
+      else this.window = Buffer.concat([this.window ?? Buffer.alloc(0), block]).subarray(-WINDOW);
+      if (shared) done();
+      this.inflight.push(job);
+      while (this.inflight.length >= this.concurrency) this.output(await this.inflight.shift()!);
+    }
+    if (final) while (this.inflight.length) this.output(await this.inflight.shift()!);
+  }
+
+  /**
+   * Removes the first `n` pending bytes: a part of one piece (holding it), or
+   * a copy of several (which need not be held).
+   */
+  private takePending(n: number): { block: Buffer; holders: Holder[] } {
+    const parts: Buffer[] = [];
+    const holders: Holder[] = [];
+    let need = n;
+    while (need > 0) {
+      const head = this.pending[0];
+      if (head.data.length <= need) {
+        parts.push(head.data);
+        holders.push(head.holder); // the queue's hold passes to the block
+        this.pending.shift();
+        need -= head.data.length;
+      } else {
+        parts.push(head.data.subarray(0, need));
+        holders.push(head.holder.hold());
+        head.data = head.data.subarray(need);
+        need = 0;
+      }
+    }
+    this.pendingLength -= n;
+    if (parts.length === 1) return { block: parts[0], holders };
+    const block = Buffer.concat(parts, n);
+    holders.forEach((h) => h.drop());
+    return { block, holders: [] };
+  }
+}
+
+/**
+ * A stream that turns its input into one raw DEFLATE stream, compressing
+ * blocks in parallel (for zip entries, and the stream form of gzip).
+ * Subclasses add a container around it through `header` and `trailer`.
+ * After the end, `crc`, `size` and `compressedSize` describe what went through.
+ */
+export class RawDeflateStream extends Transform {
+  private readonly core: ParallelDeflater;
+  private started = false;
+
+  constructor(options: RawDeflateOptions) {
+    super({ highWaterMark: 1 << 20 });
+    this.core = new ParallelDeflater(options, (piece) => {
+      this.push(piece.data);
+      piece.release?.();
+    });
+  }
+
+  /** CRC-32 of the input so far. */
+  public get crc(): number {
+    return this.core.crc;
+  }
+
+  /** Bytes of input so far. */
+  public get size(): number {
+    return this.core.size;
+  }
+
+  /** Bytes of DEFLATE data produced (without header and trailer). */
+  public get compressedSize(): number {
+    return this.core.compressedSize;
   }
 
   /** Bytes written before the DEFLATE data. */
@@ -264,16 +390,12 @@ export class RawDeflateStream extends Transform {
 
   public _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.start();
-    this.size += chunk.length;
-    this.pending.push(chunk);
-    this.pendingLength += chunk.length;
-    this.pump(false).then(() => callback(), callback);
+    this.core.write({ data: chunk }).then(() => callback(), callback);
   }
 
   public _flush(callback: TransformCallback): void {
     this.start();
-    this.pump(true).then(() => {
-      this.output(FINAL_BLOCK);
+    this.core.end().then(() => {
       const t = this.trailer();
       if (t) this.push(t);
       callback();
@@ -286,58 +408,6 @@ export class RawDeflateStream extends Transform {
     const h = this.header();
     if (h) this.push(h);
   }
-
-  private output(data: Buffer | Buffer[]): void {
-    for (const d of Array.isArray(data) ? data : [data]) {
-      if (d.length === 0) continue;
-      this.compressedSize += d.length;
-      this.push(d);
-    }
-  }
-
-  private async pump(final: boolean): Promise<void> {
-    while (this.pendingLength >= this.blockSize || (final && this.pendingLength > 0)) {
-      // Blocks need not all be the same size. A large enough chunk is used as it came, saving a copy;
-      // a small one before a large one (a tar header before file data) goes alone, so that the
-      // blocks of the data stay aligned with it and its runs of zeros are seen as such.
-      const head = this.pending[0];
-      let size: number;
-      if (head.length >= this.blockSize / 2) size = head.length <= this.blockSize * 2 ? head.length : this.blockSize;
-      else if (this.pending.length > 1 && this.pending[1].length >= this.blockSize / 2) size = head.length;
-      else size = Math.min(this.blockSize, this.pendingLength);
-      const block = this.takePending(size);
-      const zero = isZeroBlock(block);
-      this.crc = zero ? crc32Zeros(this.crc, block.length) : crc32(block, this.crc);
-      const job = deflateBlock(block, { level: this.level, strategy: this.strategy, dictionary: this.window, zero });
-      job.catch(() => undefined); // awaited below; this only keeps an early failure from being "unhandled"
-      this.inflight.push(job);
-      this.window = block.length >= WINDOW
-        ? block.subarray(block.length - WINDOW)
-        : Buffer.concat([this.window ?? Buffer.alloc(0), block]).subarray(-WINDOW);
-      while (this.inflight.length >= this.concurrency) this.output(await this.inflight.shift()!);
-    }
-    if (final) while (this.inflight.length) this.output(await this.inflight.shift()!);
-  }
-
-  /** Removes and returns the first `n` pending bytes as one buffer. */
-  private takePending(n: number): Buffer {
-    const parts: Buffer[] = [];
-    let need = n;
-    while (need > 0) {
-      const head = this.pending[0];
-      if (head.length <= need) {
-        parts.push(head);
-        this.pending.shift();
-        need -= head.length;
-      } else {
-        parts.push(head.subarray(0, need));
-        this.pending[0] = head.subarray(need);
-        need = 0;
-      }
-    }
-    this.pendingLength -= n;
-    return parts.length === 1 ? parts[0] : Buffer.concat(parts, n);
-  }
 }
 
 /** Go's gzip header byte XFL for a level: 2 for the best compression, 4 for the fastest. */
@@ -347,23 +417,30 @@ function extraFlags(level: number): number {
   return 0;
 }
 
-/**
- * A gzip stream (one member) of the input, compressed in parallel. The
- * header is the one Go writes: no name, no time, OS "unknown".
- */
+/** The gzip header Go writes: no name, no time, OS "unknown". */
+export function gzipHeader(level: number): Buffer {
+  return Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, extraFlags(level), 0xff]);
+}
+
+/** The gzip trailer: CRC-32 and size (modulo 2^32) of the input. */
+export function gzipTrailer(crc: number, size: number): Buffer {
+  const t = Buffer.alloc(8);
+  t.writeUInt32LE(crc >>> 0, 0);
+  t.writeUInt32LE(size % 0x1_0000_0000, 4);
+  return t;
+}
+
+/** A gzip stream (one member) of the input, compressed in parallel. */
 export class GzipStream extends RawDeflateStream {
   constructor(private readonly gzipLevel: number, options: Omit<RawDeflateOptions, 'level'> = {}) {
     super({ ...options, level: gzipLevel });
   }
 
   protected header(): Buffer {
-    return Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, extraFlags(this.gzipLevel), 0xff]);
+    return gzipHeader(this.gzipLevel);
   }
 
   protected trailer(): Buffer {
-    const t = Buffer.alloc(8);
-    t.writeUInt32LE(this.crc >>> 0, 0);
-    t.writeUInt32LE(this.size % 0x1_0000_0000, 4);
-    return t;
+    return gzipTrailer(this.crc, this.size);
   }
 }

@@ -3,6 +3,7 @@ import { once } from 'events';
 import * as fs from 'fs';
 import * as fsp from 'fs/promises';
 import * as path from 'path';
+import { PieceWriter } from './pieces';
 import type { BuildEnvironment } from '../../../engine/types';
 
 /**
@@ -36,6 +37,7 @@ export class PartialFile {
 
   private state: 'open' | 'committed' | 'discarded' = 'open';
   private stream?: fs.WriteStream;
+  private pieces?: PieceWriter;
 
   private constructor(
     private readonly env: Pick<BuildEnvironment, 'cleanups' | 'journal'>,
@@ -49,6 +51,12 @@ export class PartialFile {
   public writable(): fs.WriteStream {
     this.stream ??= this.handle.createWriteStream({ highWaterMark: 1 << 20 });
     return this.stream;
+  }
+
+  /** A writer of pieces at the end of the temporary file (instead of `writable`). */
+  public pieceWriter(): PieceWriter {
+    this.pieces ??= new PieceWriter(this.handle);
+    return this.pieces;
   }
 
   /** Writes all of `data` (instead of using `writable`). */
@@ -75,6 +83,7 @@ export class PartialFile {
     if (this.state !== 'open') return;
     this.state = 'discarded';
     this.stream?.destroy();
+    await this.pieces?.flush().catch(() => undefined); // a write under way finishes before the file goes
     await this.handle.close().catch(() => undefined);
     await fsp.rm(this.tempPath, { force: true });
     this.env.journal?.remove('file', this.tempPath);

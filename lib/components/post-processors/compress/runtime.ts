@@ -5,10 +5,11 @@ import { Readable, Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 import { BgzfStream } from './bgzf';
 import type { compressPostProcessor } from './declaration';
-import { GzipStream } from './deflate';
+import { GzipStream, gzipHeader, gzipTrailer, ParallelDeflater } from './deflate';
 import { goList, goPathError } from './go-errors';
 import { Lz4FrameStream } from './lz4';
 import { PartialFile, resolveFrom } from './partial-file';
+import { BufferPool, freshBuffers, Piece, PieceWriter, pooledBuffers, readPieces } from './pieces';
 import { ArchiveInput, tarArchive } from './tar';
 import { createXzStream, xzThreads } from './xz';
 import { zipArchive } from './zip';
@@ -161,6 +162,50 @@ async function makeParents(cwd: string | undefined, target: string): Promise<voi
   }
 }
 
+/** Read buffers for the direct path: 4 MiB each, and enough of them to keep reads, compression and writes all busy. */
+const READ_SIZE = 4 << 20;
+const READ_BUFFERS = 8;
+
+async function* pieces(buffers: AsyncIterable<Buffer>): AsyncGenerator<Piece> {
+  for await (const data of buffers) yield { data };
+}
+
+async function* dataOf(source: AsyncIterable<Piece>): AsyncGenerator<Buffer> {
+  for await (const piece of source) yield piece.data;
+}
+
+/**
+ * Writes `source` to `writer`, gzipped (in parallel blocks) when `level` is
+ * set, else as it comes; input buffers are reused as soon as their bytes are
+ * written. On failure or cancellation, waits for the write under way.
+ */
+async function writeDirect(source: AsyncIterable<Piece>, writer: PieceWriter, level: number | undefined, signal: AbortSignal): Promise<void> {
+  const huffmanOnly = level === -2;
+  const gzipLevel = huffmanOnly ? -1 : level;
+  const deflater = gzipLevel === undefined ? undefined : new ParallelDeflater({ level: gzipLevel, huffmanOnly }, (p) => writer.add(p));
+  try {
+    if (gzipLevel !== undefined) writer.add({ data: gzipHeader(gzipLevel) });
+    for await (const piece of source) {
+      if (signal.aborted) {
+        piece.release?.();
+        throw abortError(signal);
+      }
+      if (deflater) await deflater.write(piece);
+      else writer.add(piece);
+      await writer.room();
+    }
+    if (deflater) {
+      await deflater.end();
+      writer.add({ data: gzipTrailer(deflater.crc, deflater.size) });
+    }
+    await writer.flush();
+  } catch (e) {
+    deflater?.abandon();
+    await writer.flush().catch(() => undefined);
+    throw e;
+  }
+}
+
 export const postProcessor: PostProcessorRuntime = {
   async postProcess(env: BuildEnvironment, rawConfig: Readonly<Record<string, unknown>>, input: Artifact): Promise<PostProcessResult> {
     const config = rawConfig as CompressConfig;
@@ -193,25 +238,30 @@ export const postProcessor: PostProcessorRuntime = {
     }
 
     try {
-      const stages: (Transform | NodeJS.ReadWriteStream)[] = [];
+      let level: number | undefined;
       if (plan.algorithm) {
         const note = plan.algorithm === 'xz' ? `${xzThreads()} core${xzThreads() === 1 ? '' : 's'}` : `${cores()} cores`;
         ui.say(`Using ${plan.algorithm} compression with ${note} for ${target}`);
-        stages.push(compressor(plan.algorithm, levelFor(plan.algorithm, config.compression_level)));
+        level = levelFor(plan.algorithm, config.compression_level); // a bad level fails after that line, as in Packer
       }
       const compression = plan.algorithm ?? 'no compression';
       const inputs: ArchiveInput[] = input.files.map((f) => ({ given: f, abs: resolveFrom(cwd, f) }));
+      // tar and gzip (the common case) go through reused buffers straight to the file; the other
+      // formats through Node streams.
+      const direct = plan.archive !== 'zip' && (plan.algorithm === undefined || plan.algorithm === 'pgzip');
+      const buffers = direct ? pooledBuffers(new BufferPool(READ_SIZE, READ_BUFFERS)) : freshBuffers();
 
-      let source: Readable;
+      let source: AsyncIterable<Piece>;
       let prefix: string;
       let readPath: string | undefined;
+      let handle: fsp.FileHandle | undefined;
       if (plan.archive === 'tar') {
         ui.say(`Tarring ${target} with ${compression}`);
-        source = Readable.from(tarArchive(inputs), { objectMode: false });
+        source = tarArchive(inputs, buffers);
         prefix = 'Error creating tar: ';
       } else if (plan.archive === 'zip') {
         ui.say(`Zipping ${target}`);
-        source = Readable.from(zipArchive(inputs), { objectMode: false });
+        source = pieces(zipArchive(inputs));
         prefix = 'Error creating zip: ';
       } else {
         if (inputs.length !== 1) {
@@ -219,24 +269,33 @@ export const postProcessor: PostProcessorRuntime = {
         }
         const only = inputs[0];
         ui.say(`Archiving ${only.given} with ${compression}`);
-        let handle: fsp.FileHandle;
         try {
           handle = await fsp.open(only.abs, 'r');
         } catch (e) {
           throw new Error(`Failed to open source file ${only.given} for reading: ${goPathError('open', only.given, e)}`);
         }
-        source = handle.createReadStream({ highWaterMark: 1 << 20 });
+        source = readPieces(handle, buffers);
         prefix = `Failed to compress ${only.given}: `;
         readPath = only.given;
       }
 
-      const sink = out.writable();
       let writeError: unknown;
-      sink.once('error', (e) => {
-        writeError = e;
-      });
       try {
-        await pipeline([source, ...stages, sink] as NodeJS.ReadWriteStream[], { signal });
+        if (direct) {
+          const writer = out.pieceWriter();
+          try {
+            await writeDirect(source, writer, level, signal);
+          } finally {
+            writeError = writer.failure;
+          }
+        } else {
+          const sink = out.writable();
+          sink.once('error', (e) => {
+            writeError = e;
+          });
+          const stages = plan.algorithm ? [compressor(plan.algorithm, level!)] : [];
+          await pipeline([Readable.from(dataOf(source), { objectMode: false }), ...stages, sink] as NodeJS.ReadWriteStream[], { signal });
+        }
       } catch (e) {
         if (signal.aborted) throw abortError(signal);
         let inner: string;
@@ -244,6 +303,8 @@ export const postProcessor: PostProcessorRuntime = {
         else if (readPath && (e as NodeJS.ErrnoException).code) inner = goPathError('read', readPath, e);
         else inner = (e as Error).message;
         throw new Error(prefix + inner);
+      } finally {
+        await handle?.close().catch(() => undefined);
       }
       await out.commit();
     } catch (e) {

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as fsp from 'fs/promises';
 import * as path from 'path';
 import { goPathError } from './go-errors';
+import { freshBuffers, Piece, ReadBuffers, readPieces } from './pieces';
 
 /**
  * The tar archive Packer's compress post-processor writes, byte for byte: GNU
@@ -131,22 +132,21 @@ class NameDb {
   }
 }
 
-/** Copies `size` bytes of an open file, failing if it turns out shorter. */
-async function* fileData(handle: fsp.FileHandle, size: number, given: string): AsyncGenerator<Buffer> {
-  if (size === 0) return;
-  let copied = 0;
-  const stream = handle.createReadStream({ start: 0, end: size - 1, autoClose: false, highWaterMark: 1 << 20 });
-  try {
-    for await (const chunk of stream) {
-      copied += (chunk as Buffer).length;
-      yield chunk as Buffer;
+/** `size` bytes of an open file, failing if it turns out shorter. */
+async function* fileData(handle: fsp.FileHandle, size: number, given: string, buffers: ReadBuffers): AsyncGenerator<Piece> {
+  const shrank = (copied: number): Error => new Error(`Failed to copy ${given} data to archive: ${given} shrank from ${size} to ${copied} bytes while it was being archived`);
+  const pieces = readPieces(handle, buffers, size, shrank);
+  for (;;) {
+    let next: IteratorResult<Piece>;
+    try {
+      next = await pieces.next();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === undefined) throw e;
+      throw new Error(`Failed to copy ${given} data to archive: ${goPathError('read', given, e)}`);
     }
-  } catch (e) {
-    throw new Error(`Failed to copy ${given} data to archive: ${goPathError('read', given, e)}`);
-  } finally {
-    stream.destroy();
+    if (next.done) return;
+    yield next.value;
   }
-  if (copied !== size) throw new Error(`Failed to copy ${given} data to archive: ${given} shrank from ${size} to ${copied} bytes while it was being archived`);
 }
 
 /** Opens an input of an archive, failing with Packer's message. */
@@ -158,8 +158,11 @@ export async function openArchiveInput(file: ArchiveInput): Promise<fsp.FileHand
   }
 }
 
-/** The tar archive of `files`, as a sequence of buffers; files are read as the archive is consumed. */
-export async function* tarArchive(files: readonly ArchiveInput[]): AsyncGenerator<Buffer> {
+/**
+ * The tar archive of `files`, as a sequence of pieces; files are read (into
+ * `buffers`) as the archive is consumed.
+ */
+export async function* tarArchive(files: readonly ArchiveInput[], buffers: ReadBuffers = freshBuffers()): AsyncGenerator<Piece> {
   const names = new NameDb();
   for (const file of files) {
     const handle = await openArchiveInput(file);
@@ -173,23 +176,25 @@ export async function* tarArchive(files: readonly ArchiveInput[]): AsyncGenerato
       if (st.isDirectory()) throw new Error(`Failed to copy ${file.given} data to archive: read ${file.given}: is a directory`);
       if (!st.isFile()) throw new Error(`Unable to archive ${file.given}: only regular files can be archived`);
       const name = path.basename(file.given);
-      if (Buffer.byteLength(name) > 100) yield* longNameEntry(name);
-      yield header({
-        name,
-        mode: st.mode & 0o7777,
-        uid: st.uid,
-        gid: st.gid,
-        size: st.size,
-        typeflag: TYPE_REGULAR,
-        uname: names.user(st.uid),
-        gname: names.group(st.gid),
-      });
-      yield* fileData(handle, st.size, file.given);
+      if (Buffer.byteLength(name) > 100) for (const data of longNameEntry(name)) yield { data };
+      yield {
+        data: header({
+          name,
+          mode: st.mode & 0o7777,
+          uid: st.uid,
+          gid: st.gid,
+          size: st.size,
+          typeflag: TYPE_REGULAR,
+          uname: names.user(st.uid),
+          gname: names.group(st.gid),
+        }),
+      };
+      yield* fileData(handle, st.size, file.given, buffers);
       const pad = padding(st.size);
-      if (pad.length) yield pad;
+      if (pad.length) yield { data: pad };
     } finally {
       await handle.close();
     }
   }
-  yield Buffer.alloc(2 * BLOCK);
+  yield { data: Buffer.alloc(2 * BLOCK) };
 }
