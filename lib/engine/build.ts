@@ -160,6 +160,17 @@ export async function runBuild(opts: BuildOptions): Promise<BuildOutcome> {
     }
   };
 
+  let builderArtifact: Artifact | undefined;
+  let error: Error | undefined;
+  /**
+   * Set once provisioning has succeeded, until it has run: when a later step of
+   * the builder fails (commit, export), the error-cleanup provisioner still runs,
+   * with the machine still there, before the builder's own clean-up, as
+   * Packer's StepProvision clean-up does when the build has an error.
+   */
+  let afterProvisioning: (() => Promise<void>) | undefined;
+  const cleanupProvisionerStep = build.errorCleanupProvisioner ? `error-cleanup provisioner (${build.errorCleanupProvisioner.type})` : 'error-cleanup provisioner';
+
   const provision: ProvisionHook = async (comm, data) => {
     for (;;) {
       try {
@@ -167,6 +178,18 @@ export async function runBuild(opts: BuildOptions): Promise<BuildOutcome> {
           if (signal.aborted) throw abortError(signal);
           await runProvisioner(p, comm, data);
         }
+        afterProvisioning = async () => {
+          afterProvisioning = undefined;
+          if (!error || signal.aborted) return;
+          ui.say('Provisioning step had errors: Running the cleanup provisioner, if present...');
+          if (!build.errorCleanupProvisioner) return;
+          try {
+            await runProvisioner(build.errorCleanupProvisioner, comm, data);
+          } catch (cleanupError) {
+            error = new Error(`Cleanup failed: ${(cleanupError as Error).message}. Original Provisioning error: ${error.message}`);
+          }
+        };
+        cleanups.defer(cleanupProvisionerStep, () => afterProvisioning?.());
         return;
       } catch (e) {
         if (signal.aborted) throw e;
@@ -190,8 +213,6 @@ export async function runBuild(opts: BuildOptions): Promise<BuildOutcome> {
     }
   };
 
-  let builderArtifact: Artifact | undefined;
-  let error: Error | undefined;
   // The builder soon waits for its machine to start: the code of the other components
   // loads in that wait rather than later, on the build's path. A failure to load is
   // left to be reported when the component runs.
@@ -217,8 +238,17 @@ export async function runBuild(opts: BuildOptions): Promise<BuildOutcome> {
     clearImmediate(preload);
   }
 
+  if (error && !signal.aborted && onError === 'run-cleanup-provisioner' && afterProvisioning) {
+    // A step after provisioning failed: the cleanup provisioner runs, then the rest is left as with abort.
+    await afterProvisioning();
+    onError = 'abort';
+  }
   if (error && !signal.aborted && onError === 'abort') {
-    for (const what of cleanups.abandon()) ui.error(`aborted: skipping cleanup of ${what}`);
+    for (const what of cleanups.abandon()) {
+      // Nothing is skipped there when no cleanup provisioner is defined, or when it has run.
+      if (what === cleanupProvisionerStep && (!build.errorCleanupProvisioner || !afterProvisioning)) continue;
+      ui.error(`aborted: skipping cleanup of ${what}`);
+    }
   } else {
     await cleanups.unwind((what, e) => ui.error(`cleaning up ${what} failed: ${e.message}`));
   }
@@ -285,8 +315,8 @@ async function runPostProcessors(
         result = await opts.runtimes.postProcessor(pp.type).postProcess({ ...env, ui: ppUi }, pp.config, prior);
       } catch (e) {
         if (signal.aborted) break chains;
+        // Reported with the build's result ("Build ... errored"), not on its lines, as Packer does.
         errors.push(new Error(`Post-processor failed: ${(e as Error).message}`));
-        ui.error(`Post-processor failed: ${(e as Error).message}`);
         continue chains;
       }
       if (!result.artifact) continue chains;

@@ -225,6 +225,70 @@ describe('provisioners', () => {
     expect(removeAbandoned(after.lines).length).toBeGreaterThan(0);
     expect(read(runCleanup, 'cleaned')).toBe('');
   });
+
+  describe('a step after provisioning fails (as a commit or an export can)', () => {
+    /** The null builder, failing once its provisioners have run, with the machine still there (a cleanup of its own). */
+    const failingAfterProvisioning = (record: string[]): RuntimeLoader => ({
+      ...RUNTIMES,
+      builder: () => ({
+        async run(env, config, provision) {
+          env.cleanups.defer('the machine', () => {
+            record.push('machine removed');
+          });
+          await RUNTIMES.builder('null').run(env, config, provision);
+          throw new Error('Error committing container: no space left on device');
+        },
+      }),
+    });
+    const template = (cleanup: string[]) => ({
+      'builders': [nullBuilder()],
+      'provisioners': [sh(['touch provisioned'])],
+      'error-cleanup-provisioner': sh(cleanup),
+    });
+
+    test('the error-cleanup-provisioner runs before the machine goes, and the build keeps the step\'s error', async () => {
+      const dir = workdir();
+      const record: string[] = [];
+      const { result, lines } = await build(dir, template(['test -e provisioned && echo cleaned > cleaned']), { runtimes: failingAfterProvisioning(record) });
+      expect(read(dir, 'cleaned')).toBe('cleaned\n');
+      expect(lines).toContain('==> null: Provisioning step had errors: Running the cleanup provisioner, if present...');
+      expect(record).toEqual(['machine removed']);
+      expect(result.outcomes[0].error!.message).toBe('Error committing container: no space left on device');
+    });
+
+    test('its failure gives Packer\'s combined message', async () => {
+      const { result } = await build(workdir(), template(['exit 4']), { runtimes: failingAfterProvisioning([]) });
+      expect(result.outcomes[0].error!.message).toBe(
+        'Cleanup failed: Script exited with non-zero exit status: 4.Allowed exit codes are: [0]. '
+        + 'Original Provisioning error: Error committing container: no space left on device');
+    });
+
+    test('-on-error=run-cleanup-provisioner runs it, then leaves the rest; abort runs nothing and says so', async () => {
+      const runCleanup = workdir();
+      const record: string[] = [];
+      const after = await build(runCleanup, template(['touch cleaned']), { runtimes: failingAfterProvisioning(record), onError: 'run-cleanup-provisioner' });
+      removeAbandoned(after.lines);
+      expect(read(runCleanup, 'cleaned')).toBe('');
+      expect(record).toEqual([]);
+      expect(after.lines).toContain('==> null: aborted: skipping cleanup of the machine');
+
+      const aborted = workdir();
+      const { lines } = await build(aborted, template(['touch cleaned']), { runtimes: failingAfterProvisioning(record), onError: 'abort' });
+      removeAbandoned(lines);
+      expect(read(aborted, 'cleaned')).toBeUndefined();
+      expect(lines).not.toContain('==> null: Provisioning step had errors: Running the cleanup provisioner, if present...');
+      expect(lines).toContain('==> null: aborted: skipping cleanup of error-cleanup provisioner (shell-local)');
+      expect(record).toEqual([]);
+    });
+
+    test('a successful build does not run it', async () => {
+      const dir = workdir();
+      const { result, lines } = await build(dir, template(['touch cleaned']));
+      expect(result.exitCode).toBe(0);
+      expect(read(dir, 'cleaned')).toBeUndefined();
+      expect(lines).not.toContain('==> null: Provisioning step had errors: Running the cleanup provisioner, if present...');
+    });
+  });
 });
 
 /**
