@@ -89,7 +89,7 @@ export interface DockerBuilderProps extends BuilderOptions {
    */
   readonly message?: string;
   /**
-   * Arguments of `docker run` that start the container; `{{.Image}}` is the base image.
+   * Arguments of `docker run` that start the container; `{{.Image}}` is the base image. Kiln reads them into Engine API options as the docker CLI does; an option it does not read fails the build, naming it.
    *
    * Template key: `run_command`.
    * @default ["-d", "-i", "-t", "--entrypoint=/bin/sh", "--", "{{.Image}}"]

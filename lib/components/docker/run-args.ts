@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as net from 'net';
 import * as path from 'path';
 import type Docker from 'dockerode';
 
@@ -28,8 +30,11 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
   'privileged': { kind: 'bool' },
   'init': { kind: 'bool' },
   'rm': { kind: 'bool' },
+  'read-only': { kind: 'bool' },
+  'oom-kill-disable': { kind: 'bool' },
   'entrypoint': { kind: 'value' },
   'env': { kind: 'value', short: 'e' },
+  'env-file': { kind: 'value' },
   'user': { kind: 'value', short: 'u' },
   'workdir': { kind: 'value', short: 'w' },
   'volume': { kind: 'value', short: 'v' },
@@ -42,6 +47,33 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
   'cap-add': { kind: 'value' },
   'cap-drop': { kind: 'value' },
   'device': { kind: 'value' },
+  'add-host': { kind: 'value' },
+  'dns': { kind: 'value' },
+  'dns-search': { kind: 'value' },
+  'dns-option': { kind: 'value' },
+  'dns-opt': { kind: 'value' },
+  'security-opt': { kind: 'value' },
+  'group-add': { kind: 'value' },
+  'ipc': { kind: 'value' },
+  'pid': { kind: 'value' },
+  'uts': { kind: 'value' },
+  'userns': { kind: 'value' },
+  'cgroupns': { kind: 'value' },
+  'memory': { kind: 'value', short: 'm' },
+  'memory-swap': { kind: 'value' },
+  'memory-reservation': { kind: 'value' },
+  'shm-size': { kind: 'value' },
+  'cpus': { kind: 'value' },
+  'cpu-shares': { kind: 'value', short: 'c' },
+  'cpuset-cpus': { kind: 'value' },
+  'pids-limit': { kind: 'value' },
+  'ulimit': { kind: 'value' },
+  'sysctl': { kind: 'value' },
+  'expose': { kind: 'value' },
+  'stop-signal': { kind: 'value' },
+  'stop-timeout': { kind: 'value' },
+  'log-driver': { kind: 'value' },
+  'log-opt': { kind: 'value' },
 };
 
 const SHORT: Readonly<Record<string, string>> = Object.fromEntries(
@@ -100,6 +132,134 @@ function parseDevice(spec: string): Docker.DeviceMapping {
     else dst = parts[1];
   }
   return { PathOnHost: parts[0], PathInContainer: dst || parts[0], CgroupPermissions: perms };
+}
+
+/** The last value given for a flag (the CLI keeps the last one). */
+function last(values: Record<string, string[]>, name: string): string | undefined {
+  const v = values[name];
+  return v ? v[v.length - 1] : undefined;
+}
+
+function invalid(flag: string, value: string, allowed: string): RunArgsError {
+  return new RunArgsError(`run_command: invalid value ${JSON.stringify(value)} for --${flag}: ${allowed}`);
+}
+
+const UNITS: Readonly<Record<string, number>> = { '': 1, 'k': 1024, 'm': 1024 ** 2, 'g': 1024 ** 3, 't': 1024 ** 4, 'p': 1024 ** 5 };
+
+/** A size as the CLI reads `--memory` and `--shm-size`: a number, then k, m, g, t or p (binary), an optional "b". */
+function bytesOf(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)*) ?([kKmMgGtTpP])?[iI]?[bB]?$/.exec(value);
+  if (!m) throw invalid(flag, value, 'a size such as 512m or 2g');
+  return Math.trunc(parseFloat(m[1]) * UNITS[(m[2] ?? '').toLowerCase()]);
+}
+
+/** A whole number (int64 in the CLI). */
+function integerOf(flag: string, value: string): number {
+  if (!/^[+-]?\d+$/.test(value)) throw invalid(flag, value, 'a whole number');
+  return Number(value);
+}
+
+/** `--cpus`: a decimal number of CPUs, as billionths (no more precise than that). */
+function nanoCpusOf(value: string): number {
+  const m = /^(\d*)(?:\.(\d*))?$/.exec(value);
+  if (!m || (!m[1] && !m[2])) throw invalid('cpus', value, 'a number of CPUs such as 1.5');
+  const fraction = (m[2] ?? '').replace(/0+$/, '');
+  if (fraction.length > 9) throw invalid('cpus', value, 'at most nine decimal places');
+  return Number(m[1] || '0') * 1e9 + Number(fraction.padEnd(9, '0'));
+}
+
+const ULIMITS = new Set(['core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio', 'rttime', 'sigpending', 'stack']);
+
+/** `--ulimit name=soft[:hard]` (hard defaults to soft). */
+function ulimitOf(value: string): { Name: string; Soft: number; Hard: number } {
+  const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(value);
+  if (!m) throw invalid('ulimit', value, 'name=soft[:hard], e.g. nofile=1024:2048');
+  if (!ULIMITS.has(m[1])) throw invalid('ulimit', value, `a limit named one of ${[...ULIMITS].join(', ')}`);
+  const soft = Number(m[2]);
+  const hard = m[3] === undefined ? soft : Number(m[3]);
+  if (soft > hard && hard !== -1) throw invalid('ulimit', value, 'a soft limit no higher than the hard one');
+  return { Name: m[1], Soft: soft, Hard: hard };
+}
+
+/** `--add-host host:ip` or `host=ip` (IPv6 in brackets or not), stored as `host:ip`. */
+function extraHostOf(value: string): string {
+  let cut = value.indexOf('=');
+  if (cut < 0) cut = value.indexOf(':');
+  const host = cut < 0 ? '' : value.slice(0, cut);
+  let ip = cut < 0 ? '' : value.slice(cut + 1);
+  if (!host || host.includes(':')) throw invalid('add-host', value, 'host:ip or host=ip');
+  if (ip !== 'host-gateway') {
+    if (ip.length > 2 && ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1);
+    if (!net.isIP(ip)) throw invalid('add-host', value, 'host:ip or host=ip, with an IP address or host-gateway');
+  }
+  return `${host}:${ip}`;
+}
+
+/** `--expose port[-port][/protocol]`: every port of the range. */
+function exposedOf(value: string): string[] {
+  const m = /^(\d+)(?:-(\d+))?(?:\/([a-z]+))?$/.exec(value);
+  const start = m ? Number(m[1]) : NaN;
+  const end = m?.[2] === undefined ? start : Number(m[2]);
+  if (!m || !(start <= end) || end > 65535) throw invalid('expose', value, 'a port or range, e.g. 8080, 9000-9002/udp');
+  const ports: string[] = [];
+  for (let p = start; p <= end; p++) ports.push(`${p}/${m[3] ?? 'tcp'}`);
+  return ports;
+}
+
+/** `--security-opt`: as given, except that a seccomp profile file is sent as its (compacted) JSON, as the CLI does. */
+function securityOptOf(value: string, cwd: string): string {
+  let cut = value.indexOf('=');
+  if (cut < 0 && value !== 'no-new-privileges') cut = value.indexOf(':');
+  if ((cut < 0 || cut === value.length - 1) && value !== 'no-new-privileges') throw invalid('security-opt', value, 'key=value, or no-new-privileges');
+  const key = value.slice(0, cut);
+  const v = value.slice(cut + 1);
+  if (key !== 'seccomp' || v === 'builtin' || v === 'unconfined') return value;
+  let profile: string;
+  try {
+    profile = JSON.stringify(JSON.parse(fs.readFileSync(path.resolve(cwd, v), 'utf8')));
+  } catch (e) {
+    throw new RunArgsError(`run_command: --security-opt ${value}: ${(e as Error).message}`);
+  }
+  return `seccomp=${profile}`;
+}
+
+/**
+ * The variables of an `--env-file`, as the CLI reads it: blank lines and
+ * lines starting with # skipped, NAME=value kept as written, a bare NAME
+ * taking the value it has here (and left out when it has none).
+ */
+function envFile(file: string, cwd: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.resolve(cwd, file), 'utf8');
+  } catch (e) {
+    throw new RunArgsError(`run_command: --env-file ${file}: ${(e as Error).message}`);
+  }
+  const out: string[] = [];
+  for (const raw of text.replace(/^\uFEFF/, '').split(/\r?\n/)) {
+    const line = raw.replace(/^\s+/, '');
+    if (!line || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    const name = eq < 0 ? line : line.slice(0, eq);
+    if (/\s/.test(name.trimEnd()) || (eq >= 0 && /\s/.test(name))) {
+      throw new RunArgsError(`run_command: --env-file ${file}: variable '${name}' contains whitespaces`);
+    }
+    if (!name) throw new RunArgsError(`run_command: --env-file ${file}: no variable name on line '${line}'`);
+    if (eq >= 0) out.push(line);
+    else if (process.env[name.trim()] !== undefined) out.push(`${name.trim()}=${process.env[name.trim()]}`);
+  }
+  return out;
+}
+
+/** `key=value` pairs into a map (`--sysctl`, `--log-opt`). */
+function pairs(flag: string, list: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of list) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw invalid(flag, kv, 'key=value');
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
 }
 
 /** Parses `docker run` arguments (without the leading `run`). Throws a RunArgsError naming what it cannot read. */
@@ -185,13 +345,24 @@ export function parseRunArgs(args: readonly string[], cwd: string = process.cwd(
     // The CLI resets the image's entrypoint when the flag is given empty.
     create.Entrypoint = [ep];
   }
-  if (values.env) {
-    create.Env = values.env.map((e) => {
+  // The CLI puts the variables of --env-file first, then those of -e.
+  const env = [
+    ...(values['env-file'] ?? []).flatMap((f) => envFile(f, cwd)),
+    ...(values.env ?? []).map((e) => {
       if (e.includes('=')) return e;
       const fromHost = process.env[e];
       return fromHost === undefined ? e : `${e}=${fromHost}`;
-    });
+    }),
+  ];
+  if (env.length) create.Env = env;
+  if (values.expose) {
+    create.ExposedPorts = {};
+    for (const p of values.expose.flatMap(exposedOf)) create.ExposedPorts[p] = {};
   }
+  const stopSignal = last(values, 'stop-signal');
+  if (stopSignal !== undefined) create.StopSignal = stopSignal;
+  const stopTimeout = last(values, 'stop-timeout');
+  if (stopTimeout !== undefined) (create as { StopTimeout?: number }).StopTimeout = integerOf('stop-timeout', stopTimeout);
   if (values.user) create.User = values.user[values.user.length - 1];
   if (values.workdir) create.WorkingDir = values.workdir[values.workdir.length - 1];
   if (values.hostname) create.Hostname = values.hostname[values.hostname.length - 1];
@@ -230,6 +401,45 @@ export function parseRunArgs(args: readonly string[], cwd: string = process.cwd(
   }
   const network = [...(values.network ?? []), ...(values.net ?? [])];
   if (network.length) host.NetworkMode = network[network.length - 1];
+  if (bools['read-only'] !== undefined) host.ReadonlyRootfs = bools['read-only'];
+  if (bools['oom-kill-disable'] !== undefined) host.OomKillDisable = bools['oom-kill-disable'];
+  if (values['add-host']) host.ExtraHosts = values['add-host'].map(extraHostOf);
+  if (values.dns) {
+    for (const d of values.dns) if (!net.isIP(d)) throw invalid('dns', d, 'an IP address');
+    host.Dns = [...values.dns];
+  }
+  if (values['dns-search']) host.DnsSearch = [...values['dns-search']];
+  const dnsOptions = [...(values['dns-option'] ?? []), ...(values['dns-opt'] ?? [])];
+  if (dnsOptions.length) host.DnsOptions = dnsOptions;
+  if (values['security-opt']) host.SecurityOpt = values['security-opt'].map((o) => securityOptOf(o, cwd));
+  if (values['group-add']) host.GroupAdd = [...values['group-add']];
+  const modes: [string, string][] = [['ipc', 'IpcMode'], ['pid', 'PidMode'], ['uts', 'UTSMode'], ['userns', 'UsernsMode'], ['cgroupns', 'CgroupnsMode']];
+  for (const [flag, key] of modes) {
+    const v = last(values, flag);
+    if (v !== undefined) (host as Record<string, unknown>)[key] = v;
+  }
+  const memory = last(values, 'memory');
+  if (memory !== undefined) host.Memory = bytesOf('memory', memory);
+  const swap = last(values, 'memory-swap');
+  if (swap !== undefined) host.MemorySwap = swap === '-1' ? -1 : bytesOf('memory-swap', swap);
+  const reservation = last(values, 'memory-reservation');
+  if (reservation !== undefined) host.MemoryReservation = bytesOf('memory-reservation', reservation);
+  const shm = last(values, 'shm-size');
+  if (shm !== undefined) host.ShmSize = bytesOf('shm-size', shm);
+  const cpus = last(values, 'cpus');
+  if (cpus !== undefined) host.NanoCpus = nanoCpusOf(cpus);
+  const shares = last(values, 'cpu-shares');
+  if (shares !== undefined) host.CpuShares = integerOf('cpu-shares', shares);
+  const cpuset = last(values, 'cpuset-cpus');
+  if (cpuset !== undefined) host.CpusetCpus = cpuset;
+  const pids = last(values, 'pids-limit');
+  if (pids !== undefined) host.PidsLimit = integerOf('pids-limit', pids);
+  if (values.ulimit) host.Ulimits = values.ulimit.map(ulimitOf);
+  if (values.sysctl) host.Sysctls = pairs('sysctl', values.sysctl);
+  const logDriver = last(values, 'log-driver');
+  if (logDriver !== undefined || values['log-opt']) {
+    host.LogConfig = { Type: logDriver ?? '', Config: pairs('log-opt', values['log-opt'] ?? []) } as Docker.HostConfig['LogConfig'];
+  }
   create.HostConfig = host;
   return { image, command, create };
 }

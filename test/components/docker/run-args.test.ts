@@ -72,8 +72,8 @@ describe('reading docker run arguments', () => {
   });
 
   it('names the option it does not know, long or short', () => {
-    expect(() => parseRunArgs(['--memory', '1g', 'img'])).toThrow(RunArgsError);
-    expect(() => parseRunArgs(['--memory', '1g', 'img'])).toThrow(/^run_command: Kiln does not support the docker run option "--memory"; it understands -d\/--detach, .*--device \(and "--"\)$/);
+    expect(() => parseRunArgs(['--mount', 'type=tmpfs,dst=/x', 'img'])).toThrow(RunArgsError);
+    expect(() => parseRunArgs(['--mount', 'type=tmpfs,dst=/x', 'img'])).toThrow(/^run_command: Kiln does not support the docker run option "--mount"; it understands -d\/--detach, .*--log-opt \(and "--"\)$/);
     expect(() => parseRunArgs(['-dp', '80:80', 'img'])).toThrow('run_command: Kiln does not support the docker run option "-p" (in "-dp")');
   });
 

@@ -20,7 +20,7 @@ export const dockerBuilder = declareComponent({
     message: { kind: 'string', doc: 'Commit message of the committed image.', default: '- none' },
     run_command: {
       kind: 'string-list',
-      doc: 'Arguments of `docker run` that start the container; `{{.Image}}` is the base image.',
+      doc: 'Arguments of `docker run` that start the container; `{{.Image}}` is the base image. Kiln reads them into Engine API options as the docker CLI does; an option it does not read fails the build, naming it.',
       default: '["-d", "-i", "-t", "--entrypoint=/bin/sh", "--", "{{.Image}}"]',
       renderAtRuntime: true,
     },
