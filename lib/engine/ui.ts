@@ -73,9 +73,9 @@ export class Printer {
           chunk.push(`${Math.floor(Date.now() / 1000)},,ui,${kind},${machineEscape(body)}`);
           continue;
         }
-        let shown = body;
-        if (this.opts.color) shown = kind === 'error' ? `${RED}${body}${RESET}` : kind === 'say' ? `${color}${body}${RESET}` : `${color.replace('1;', '')}${body}${RESET}`;
-        if (this.opts.timestamps) shown = `${new Date().toISOString()}: ${shown}`;
+        // As Packer: the local time in RFC 3339 (to the second), inside the line's colour.
+        let shown = this.opts.timestamps ? `${rfc3339(new Date())}: ${body}` : body;
+        if (this.opts.color) shown = kind === 'error' ? `${RED}${shown}${RESET}` : kind === 'say' ? `${color}${shown}${RESET}` : `${color.replace('1;', '')}${shown}${RESET}`;
         chunk.push(shown);
       }
       this.opts.write(chunk.join('\n') + '\n');
@@ -107,4 +107,12 @@ export function formatDuration(ms: number): string {
     if (parts.length === 2) break;
   }
   return parts.length ? parts.join(' ') : '0 seconds';
+}
+
+/** `d` as Go's time.RFC3339 in the local time zone: seconds, and Z or the offset from UTC. */
+export function rfc3339(d: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  const offset = -d.getTimezoneOffset();
+  const zone = offset === 0 ? 'Z' : `${offset > 0 ? '+' : '-'}${two(Math.floor(Math.abs(offset) / 60))}:${two(Math.abs(offset) % 60)}`;
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}${zone}`;
 }

@@ -59,8 +59,8 @@ export interface Finished {
   readonly stderr: string;
 }
 
-export function start(box: Sandbox, args: string[]): { child: ChildProcess; done: Promise<Finished> } {
-  const child = spawn(process.execPath, [KILN, ...args], { cwd: box.dir, env: environment(box), stdio: ['ignore', 'pipe', 'pipe'] });
+export function start(box: Sandbox, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): { child: ChildProcess; done: Promise<Finished> } {
+  const child = spawn(process.execPath, [KILN, ...args], { cwd: box.dir, env: { ...environment(box), ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (c: Buffer) => { stdout += c.toString(); });
@@ -69,8 +69,8 @@ export function start(box: Sandbox, args: string[]): { child: ChildProcess; done
   return { child, done };
 }
 
-export function kiln(box: Sandbox, args: string[]): Promise<Finished> {
-  return start(box, args).done;
+export function kiln(box: Sandbox, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<Finished> {
+  return start(box, args, opts).done;
 }
 
 /** Runs kiln on a pseudo-terminal (util-linux `script`), where colour is on by default. */

@@ -41,12 +41,14 @@ describe('kiln build', () => {
     expect(plain).not.toContain(ESC);
   });
 
-  test('-timestamp-ui puts the time in front of each line of a build', async () => {
+  test('-timestamp-ui puts the local time (RFC 3339, as Packer) in front of each line of a build', async () => {
     const box = sandbox(ok);
-    const { code, stdout } = await kiln(box, ['build', '-timestamp-ui', 'template.json']);
+    const { code, stdout } = await kiln(box, ['build', '-timestamp-ui', 'template.json'], { env: { TZ: 'Asia/Kolkata' } });
     expect(code).toBe(0);
     const line = stdout.split('\n').find((l) => l.includes('hello from null'));
-    expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d):     null: hello from null$/);
+    expect(line).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+05:30:     null: hello from null$/);
+    const utc = await kiln(box, ['build', '-timestamp-ui', 'template.json'], { env: { TZ: 'UTC' } });
+    expect(utc.stdout.split('\n').find((l) => l.includes('hello from null'))).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ:     null: hello from null$/);
   });
 
   test('rejects an unknown -on-error value before running anything', async () => {
