@@ -12,6 +12,7 @@ import { LocalEntry, listTree, tarOf } from './tar-tree';
 import { abortError } from '../../engine/build';
 import type { Communicator, ExecIo } from '../../engine/types';
 import { spool } from '../communicators/spool';
+import { shellQuote } from '../shell-quote';
 
 /** tar-stream, loaded on first use: it is not needed before the container runs, so start-up does not wait for it. */
 function tarStream(): typeof TarStream {
@@ -74,10 +75,7 @@ const GO_MODE_SYMLINK = 2 ** 27;
 const isGoDir = (mode: number): boolean => Math.floor(mode / GO_MODE_DIR) % 2 === 1;
 const isGoSymlink = (mode: number): boolean => Math.floor(mode / GO_MODE_SYMLINK) % 2 === 1;
 
-/** Quotes a word for `/bin/sh`. */
-export function shellQuote(s: string): string {
-  return /^[A-Za-z0-9_\-+=.,/:@%]+$/.test(s) ? s : `'${s.replace(/'/g, '\'"\'"\'')}'`;
-}
+export { shellQuote };
 
 /** Owners that mean uid 0 (and, with a group, gid 0): what the archive API writes uploads as. */
 const ROOT_OWNERS: ReadonlySet<string> = new Set(['root', '0', 'root:root', '0:0', 'root:0', '0:root']);

@@ -2,6 +2,7 @@ import { randomBytes } from 'crypto';
 import type { Readable, Writable } from 'stream';
 import type Docker from 'dockerode';
 import { Demultiplexer, LineSplitter } from './streams';
+import { shellQuote as quote } from '../shell-quote';
 
 /**
  * One long-lived `/bin/sh` in the container, fed commands on its stdin, so
@@ -50,10 +51,6 @@ export interface SessionIo {
   readonly stderr?: (line: string) => void;
 }
 
-/** Quotes a word for `/bin/sh` (always single quotes, so any text is safe). */
-function quote(s: string): string {
-  return `'${s.replace(/'/g, '\'"\'"\'')}'`;
-}
 
 /** The length of the longest suffix of `buf` that is a proper prefix of `token`: bytes that may start a marker. */
 function partialMarker(buf: Buffer, token: Buffer): number {

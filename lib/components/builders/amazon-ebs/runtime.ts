@@ -11,6 +11,7 @@ import * as interpolate from '../../../template/interpolate';
 import { parseDuration } from '../../../template/schema';
 import { connectSsh, SshConfig, sshPlan } from '../../communicators/ssh';
 import { parsePrivateKey } from '../../communicators/ssh/connect';
+import { shellQuote } from '../../shell-quote';
 import { NO_HTTP } from '../generated-data';
 
 /** Packer's id for artifacts of the amazon-ebs builder. */
@@ -112,6 +113,8 @@ interface BuildState {
   availabilityZone?: string;
   securityGroupIds?: string[];
   keyName?: string;
+  /** The name of the key pair this build created (not one the template names). */
+  temporaryKeyName?: string;
   privateKey?: string;
   instance?: Ec2.Instance;
 }
@@ -287,6 +290,7 @@ async function keyPair(st: BuildState): Promise<void> {
     }
   });
   st.keyName = name;
+  st.temporaryKeyName = name;
   st.privateKey = created.KeyMaterial;
 }
 
@@ -452,6 +456,35 @@ async function connectAndProvision(st: BuildState, provision: ProvisionHook): Pr
     WinRMPassword: s(c.winrm_password),
   };
   await provision(comm, data);
+  await clearTemporaryKey(st, comm);
+}
+
+/**
+ * Packer's StepCleanupTempKeys: with `ssh_clear_authorized_keys`, the
+ * temporary key pair's line is taken out of the SSH user's and root's
+ * authorized_keys before the image is made, so that the AMI does not trust
+ * a key that is about to be deleted. Failures are shown, not fatal, as in
+ * Packer. Packer's pattern only matches RSA keys; this one matches the key
+ * pair's line whatever its type (EC2 also makes ed25519 pairs).
+ */
+async function clearTemporaryKey(st: BuildState, comm: Communicator): Promise<void> {
+  const c = st.config;
+  if (!c.ssh_clear_authorized_keys || !st.temporaryKeyName) return;
+  const { ui, signal } = st.env;
+  ui.say('Trying to remove ephemeral keys from authorized_keys files');
+  const pattern = `/^ssh-[^ ]* .* ${st.temporaryKeyName.replace(/[\\/.*^$[\]]/g, '\\$&')}$/d`;
+  const commands = [
+    `sed -i.bak ${shellQuote(pattern)} ~/.ssh/authorized_keys; rm ~/.ssh/authorized_keys.bak`,
+    `sudo sed -i.bak ${shellQuote(pattern)} /root/.ssh/authorized_keys; sudo rm /root/.ssh/authorized_keys.bak`,
+  ];
+  for (const command of commands) {
+    try {
+      await comm.exec(command, { stdout: (l) => ui.message(l), stderr: (l) => ui.error(l), signal });
+    } catch (e) {
+      if (signal.aborted) throw e;
+      ui.error(`Error cleaning up authorized_keys; remove the key ${st.temporaryKeyName} by hand: ${(e as Error).message}`);
+    }
+  }
 }
 
 function generatedAmiData(st: BuildState): Record<string, unknown> {

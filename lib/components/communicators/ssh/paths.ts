@@ -1,11 +1,8 @@
 import * as path from 'path';
+import { shellQuote as quoteWord } from '../../shell-quote';
 
 /** Paths on both ends of an SSH copy. */
 
-/** Quotes a word for the remote `/bin/sh`. */
-function quoteWord(s: string): string {
-  return /^[A-Za-z0-9_\-+=.,/:@%]+$/.test(s) ? s : `'${s.replace(/'/g, '\'"\'"\'')}'`;
-}
 
 /**
  * A remote path as one shell word. A leading `~` or `~/` still means the

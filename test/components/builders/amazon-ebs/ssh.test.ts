@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { CreateKeyPairCommand, CreateTagsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { CreateImageCommand, CreateKeyPairCommand, CreateTagsCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import type { AwsClientStub } from 'aws-sdk-client-mock';
 import { callsOf, CLEANUP_COMMANDS, INSTANCE, mockEc2, NEW_AMI } from './mock-ec2';
 import { FINGERPRINT_TAG, templateFingerprint } from '../../../../lib/template/fingerprint';
@@ -87,6 +87,27 @@ describe('amazon-ebs over a real sshd (mocked EC2 client; AWS is not reachable f
     // The builder's artifact, and the same again from manifest, which passes its input on.
     const amis = ['mitchellh.amazonebs', `AMIs were created:\nus-east-1: ${NEW_AMI}\n`];
     expect(run.outcome.artifacts.map((a) => [a.builderId, a.describe()])).toEqual([amis, amis]);
+  });
+
+  test('ssh_clear_authorized_keys takes the temporary key pair\'s line out of authorized_keys before the AMI is made', async () => {
+    ec2.on(CreateKeyPairCommand).callsFake((input: { KeyName: string }) => ({ KeyName: input.KeyName, KeyMaterial: fs.readFileSync(key.file, 'utf8') }));
+    // As EC2 puts it there: the key pair's public key, named by its key pair, next to a key of the image's own.
+    const keyMaterial = key.authorized.split(' ').slice(0, 2).join(' ');
+    await server.sh(`echo '${keyMaterial} kiln_temporary.key' >> /root/.ssh/authorized_keys`);
+    const before = await server.sh('cat /root/.ssh/authorized_keys');
+    expect(before).toContain(' kiln_temporary.key\n');
+    let during = '';
+    ec2.on(CreateImageCommand).callsFake(async () => {
+      during = await server.sh('cat /root/.ssh/authorized_keys');
+      return { ImageId: NEW_AMI };
+    });
+    const run = await build({ ...template({ ssh_clear_authorized_keys: true, temporary_key_pair_name: 'kiln_temporary.key' }), 'post-processors': [] });
+    expect(run.outcome.error).toBeUndefined();
+    expect(said(run)).toContain('Trying to remove ephemeral keys from authorized_keys files');
+    // Gone by the time the image is made; the image's own key stays.
+    expect(during).toBe(before.replace(`${keyMaterial} kiln_temporary.key\n`, ''));
+    expect(during).toContain(`${key.authorized}\n`);
+    expect(await server.sh('ls /root/.ssh')).toBe('authorized_keys\n');
   });
 
   test('with ssh_private_key_file no key pair is created, and a provisioner failure over SSH terminates the instance', async () => {

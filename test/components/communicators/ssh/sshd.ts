@@ -122,11 +122,13 @@ export async function startSshd(opts: SshdOptions): Promise<Sshd> {
   ];
   const sshd = `/usr/sbin/sshd -D -e -p ${port} ${sshdOptions.map((o) => `-o ${o}`).join(' ')}`;
   const setPassword = opts.password ? `echo 'root:${opts.password}' | chpasswd && ` : '';
-  // The pid file lets a test's script kill only the listening sshd; the loop restarts it.
-  const script = `${setPassword}while :; do ${sshd}; sleep 0.2; done`;
+  // root's authorized_keys is a copy, so that a build may edit it (ssh_clear_authorized_keys).
+  const keys = 'mkdir -p /root/.ssh && cp /kiln-keys/authorized_keys /root/.ssh/authorized_keys && ';
+  // The loop starts sshd again when a test kills it (as a reboot would).
+  const script = `${keys}${setPassword}while :; do ${sshd}; sleep 0.2; done`;
   await run('docker', [
     'run', '-d', '--rm', '--name', name, '--label', 'kiln.test=ssh', '--network', 'host',
-    '-v', `${path.join(dir, 'authorized_keys')}:/root/.ssh/authorized_keys:ro`,
+    '-v', `${dir}:/kiln-keys:ro`,
     opts.image ?? SSHD_IMAGE, '/bin/sh', '-c', script,
   ]);
   containers.add(name);
