@@ -177,7 +177,7 @@ function ulimitOf(value: string): { Name: string; Soft: number; Hard: number } {
   if (!ULIMITS.has(m[1])) throw invalid('ulimit', value, `a limit named one of ${[...ULIMITS].join(', ')}`);
   const soft = Number(m[2]);
   const hard = m[3] === undefined ? soft : Number(m[3]);
-  if (soft > hard && hard !== -1) throw invalid('ulimit', value, 'a soft limit no higher than the hard one');
+  if (soft > hard) throw invalid('ulimit', value, 'a soft limit no higher than the hard one');
   return { Name: m[1], Soft: soft, Hard: hard };
 }
 
@@ -241,12 +241,10 @@ function envFile(file: string, cwd: string): string[] {
     if (!line || line.startsWith('#')) continue;
     const eq = line.indexOf('=');
     const name = eq < 0 ? line : line.slice(0, eq);
-    if (/\s/.test(name.trimEnd()) || (eq >= 0 && /\s/.test(name))) {
-      throw new RunArgsError(`run_command: --env-file ${file}: variable '${name}' contains whitespaces`);
-    }
+    if (/\s/.test(name)) throw new RunArgsError(`run_command: --env-file ${file}: variable '${name}' contains whitespaces`);
     if (!name) throw new RunArgsError(`run_command: --env-file ${file}: no variable name on line '${line}'`);
     if (eq >= 0) out.push(line);
-    else if (process.env[name.trim()] !== undefined) out.push(`${name.trim()}=${process.env[name.trim()]}`);
+    else if (process.env[name] !== undefined) out.push(`${name}=${process.env[name]}`);
   }
   return out;
 }

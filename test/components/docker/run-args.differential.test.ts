@@ -37,8 +37,10 @@ function settings(i: Inspect): object {
   // The CLI sends empty lists where the API leaves them out: both mean none.
   const none = (v: unknown) => (v === undefined || (Array.isArray(v) && v.length === 0) ? null : v);
   const pick = (o: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, none(o[k])]));
+  // The docker CLI sends -e variables in Go map order, which changes from run to run: compared as sets.
+  const env = Array.isArray(c.Env) ? [...(c.Env as string[])].sort() : c.Env;
   return {
-    config: pick(c, ['Env', 'ExposedPorts', 'StopSignal', 'StopTimeout', 'User', 'WorkingDir', 'Labels', 'Tty', 'OpenStdin']),
+    config: pick({ ...c, Env: env }, ['Env', 'ExposedPorts', 'StopSignal', 'StopTimeout', 'User', 'WorkingDir', 'Labels', 'Tty', 'OpenStdin']),
     host: pick(h, [
       'ExtraHosts', 'Dns', 'DnsSearch', 'DnsOptions', 'SecurityOpt', 'ShmSize', 'Memory', 'MemorySwap', 'MemoryReservation',
       'NanoCpus', 'CpuShares', 'CpusetCpus', 'Ulimits', 'Sysctls', 'ReadonlyRootfs', 'IpcMode', 'PidMode', 'UTSMode',
@@ -84,6 +86,11 @@ const cases: [string, string[]][] = [
 test.each(cases)('%s: the container is set up as the docker CLI sets it up', async (_name, args) => {
   const [cli, kiln] = await Promise.all([viaCli(args), viaKiln(args)]);
   expect(settings(kiln)).toEqual(settings(cli));
+});
+
+test('Kiln keeps the order of the command line: the env file\'s variables, then those of -e', async () => {
+  const kiln = await viaKiln(['--env-file', 'build.env', '-e', 'MODE=override', '-e', 'FROM_HOST']);
+  expect(kiln.Config.Env).toEqual(['MODE=build', 'FROM_HOST=host value', 'EMPTY=', 'MODE=override', 'FROM_HOST=host value']);
 });
 
 test('a bad value is refused by name before any container is made', () => {
