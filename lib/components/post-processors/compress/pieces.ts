@@ -94,45 +94,67 @@ export function freshBuffers(chunkSize = 1 << 20): ReadBuffers {
   };
 }
 
+/** How many reads of a file are under way at once. */
+const READ_AHEAD = 3;
+
 /**
- * An open file's bytes as pieces, with the next read already under way while
- * the consumer works on the current one: the first `size` bytes, failing
- * with `shrank(copied)` when the file ends sooner; or, without a size, all
- * of it up to its end.
+ * An open file's bytes as pieces, with the next reads already under way
+ * while the consumer works on the current one: the first `size` bytes,
+ * failing with `shrank(copied)` when the file ends sooner; or, without a
+ * size, all of it up to its end.
  */
 export async function* readPieces(
   handle: fsp.FileHandle, buffers: ReadBuffers, size?: number, shrank?: (copied: number) => Error,
 ): AsyncGenerator<Piece> {
   const limit = size ?? Infinity;
-  let position = 0;
   const giveBack = (buffer: Buffer): void => buffers.piece(buffer, buffer).release?.();
-  const readAt = async (at: number): Promise<{ buffer: Buffer; bytes: number }> => {
+  interface Read { readonly at: number; readonly want: number; readonly done: Promise<{ buffer: Buffer; bytes: number }> }
+  const readAt = async (at: number, want: number): Promise<{ buffer: Buffer; bytes: number }> => {
     const buffer = await buffers.acquire();
     try {
-      const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, limit - at), at);
+      const { bytesRead } = await handle.read(buffer, 0, want, at);
       return { buffer, bytes: bytesRead };
     } catch (e) {
       giveBack(buffer);
       throw e;
     }
   };
-  let next = limit > 0 ? readAt(0) : undefined;
+  const queue: Read[] = [];
+  let issued = 0;
+  const fill = (): void => {
+    while (queue.length < READ_AHEAD && issued < limit) {
+      const want = Math.min(buffers.chunkSize, limit - issued);
+      const done = readAt(issued, want);
+      done.catch(() => undefined); // awaited in turn; this only keeps a later read's failure from being "unhandled"
+      queue.push({ at: issued, want, done });
+      issued += want;
+    }
+  };
+  /** Waits for the reads under way and gives their buffers back. */
+  const dropQueued = async (): Promise<void> => {
+    for (const r of queue.splice(0)) await r.done.then(({ buffer }) => giveBack(buffer), () => undefined);
+  };
   try {
-    while (next) {
-      const { buffer, bytes } = await next;
-      next = undefined;
+    fill();
+    while (queue.length) {
+      const { at, want, done } = queue.shift()!;
+      const { buffer, bytes } = await done;
       if (bytes === 0) {
         giveBack(buffer);
-        if (size !== undefined) throw shrank?.(position) ?? new Error(`file shrank from ${size} to ${position} bytes while it was read`);
+        if (size !== undefined) throw shrank?.(at) ?? new Error(`file shrank from ${size} to ${at} bytes while it was read`);
         return;
       }
-      position += bytes;
-      if (position < limit) next = readAt(position);
+      if (bytes < want) {
+        // The file ends here (or the read was short): the reads after it start again from here.
+        await dropQueued();
+        issued = at + bytes;
+      }
+      fill();
       yield buffers.piece(buffer, buffer.subarray(0, bytes));
     }
   } finally {
-    // A read started for a consumer that stopped: wait for it, then give its buffer back.
-    if (next) await next.then(({ buffer }) => giveBack(buffer), () => undefined);
+    // Reads started for a consumer that stopped: wait for them, then give their buffers back.
+    await dropQueued();
   }
 }
 
