@@ -76,7 +76,7 @@ export interface ReadBuffers {
   piece(buffer: Buffer, data: Buffer): Piece;
 }
 
-/** Reused buffers: for consumers that release pieces (the pipeline of `writePieces`). */
+/** Reused buffers: for consumers that release every piece (compress writing straight to its file). */
 export function pooledBuffers(pool: BufferPool): ReadBuffers {
   return {
     chunkSize: pool.bufferSize,
