@@ -1,3 +1,6 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 import { build, errorOf, fileInImage, runIn, said, workdir } from '../../docker/harness';
 import { cmDockerBuilder, requireCmImage } from '../cm-image';
 
@@ -97,6 +100,70 @@ test('inventory_file_template, host_alias, empty_groups and user shape the gener
   const image = imageOf(run);
   expect(await fileInImage(image, '/tmp/who')).toBe('nobody\n');
   expect(await fileInImage(image, '/tmp/inventory')).toBe('box builders 0\n');
+});
+
+/**
+ * A role packed as a tarball and a collection built by ansible-galaxy, both
+ * installable from local files (no Galaxy server is reachable here).
+ */
+function galaxySources(dir: string): void {
+  fs.mkdirSync(path.join(dir, 'src/hello/tasks'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'src/hello/meta'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'src/hello/tasks/main.yml'),
+    '- ansible.builtin.copy:\n    dest: /etc/from-role\n    content: "installed by ansible-galaxy from a role archive\\n"\n');
+  fs.writeFileSync(path.join(dir, 'src/hello/meta/main.yml'), 'galaxy_info:\n  author: kiln\n  license: MIT\n  min_ansible_version: "2.9"\ndependencies: []\n');
+  execFileSync('tar', ['-czf', path.join(dir, 'hello.tar.gz'), '-C', path.join(dir, 'src'), 'hello']);
+  execFileSync('ansible-galaxy', ['collection', 'init', 'kiln.demo', '--init-path', path.join(dir, 'src')], { stdio: 'ignore' });
+  const collection = path.join(dir, 'src/kiln/demo');
+  fs.mkdirSync(path.join(collection, 'roles/greet/tasks'), { recursive: true });
+  fs.writeFileSync(path.join(collection, 'roles/greet/tasks/main.yml'),
+    '- ansible.builtin.copy:\n    dest: /etc/from-collection\n    content: "installed by ansible-galaxy from a collection archive\\n"\n');
+  execFileSync('ansible-galaxy', ['collection', 'build', '--output-path', dir], { cwd: collection, stdio: 'ignore' });
+}
+
+test('galaxy_file installs roles and collections into roles_path and collections_path before the playbook runs', async () => {
+  const dir = workdir({
+    'site.yml': '- hosts: all\n  gather_facts: false\n  roles:\n    - hello\n    - kiln.demo.greet\n',
+  });
+  galaxySources(dir);
+  fs.writeFileSync(path.join(dir, 'requirements.yml'), [
+    'roles:',
+    `  - src: file://${dir}/hello.tar.gz`,
+    '    name: hello',
+    'collections:',
+    `  - name: ${dir}/kiln-demo-1.0.0.tar.gz`,
+    '    type: file',
+    '',
+  ].join('\n'));
+  const run = await build({
+    builders: [cmDockerBuilder()],
+    provisioners: [{
+      type: 'ansible',
+      playbook_file: 'site.yml',
+      galaxy_file: 'requirements.yml',
+      roles_path: `${dir}/roles`,
+      collections_path: `${dir}/collections`,
+      ansible_env_vars: [`ANSIBLE_ROLES_PATH=${dir}/roles`, `ANSIBLE_COLLECTIONS_PATH=${dir}/collections`],
+    }],
+  }, { dir });
+  expect(run.outcome.error).toBeUndefined();
+  // Roles first, then collections, each announced as Packer does.
+  expect(run.lines.filter((l) => l === '    docker: Executing Ansible Galaxy')).toHaveLength(2);
+  expect(fs.existsSync(path.join(dir, 'roles/hello/tasks/main.yml'))).toBe(true);
+  expect(fs.existsSync(path.join(dir, 'collections/ansible_collections/kiln/demo/roles/greet/tasks/main.yml'))).toBe(true);
+  const image = imageOf(run);
+  expect(await fileInImage(image, '/etc/from-role')).toBe('installed by ansible-galaxy from a role archive\n');
+  expect(await fileInImage(image, '/etc/from-collection')).toBe('installed by ansible-galaxy from a collection archive\n');
+});
+
+test('a galaxy_file that cannot be installed fails the build before the playbook, naming Galaxy', async () => {
+  const dir = workdir({
+    'site.yml': '- hosts: all\n  gather_facts: false\n  tasks: []\n',
+    'requirements.yml': '- src: file:///nonexistent/kiln/role.tar.gz\n  name: missing\n',
+  });
+  const run = await build({ builders: [cmDockerBuilder({ commit: false, discard: true })], provisioners: [{ type: 'ansible', playbook_file: 'site.yml', galaxy_file: 'requirements.yml' }] }, { dir });
+  expect(errorOf(run)).toBe('Error executing Ansible: Error executing Ansible Galaxy: Non-zero exit status: exit status 1');
+  expect(said(run).some((l) => l.startsWith('Executing Ansible: '))).toBe(false);
 });
 
 test('options of Packer\'s SSH proxy are refused by name at run time', async () => {
