@@ -338,11 +338,9 @@ export function parseRunArgs(args: readonly string[], cwd: string = process.cwd(
     StdinOnce: interactive && !detach,
   };
   if (command.length) create.Cmd = [...command];
-  if (values.entrypoint) {
-    const ep = values.entrypoint[values.entrypoint.length - 1];
-    // The CLI resets the image's entrypoint when the flag is given empty.
-    create.Entrypoint = [ep];
-  }
+  const entrypoint = last(values, 'entrypoint');
+  // The CLI resets the image's entrypoint when the flag is given empty.
+  if (entrypoint !== undefined) create.Entrypoint = [entrypoint];
   // The CLI puts the variables of --env-file first, then those of -e.
   const env = [
     ...(values['env-file'] ?? []).flatMap((f) => envFile(f, cwd)),
@@ -361,10 +359,14 @@ export function parseRunArgs(args: readonly string[], cwd: string = process.cwd(
   if (stopSignal !== undefined) create.StopSignal = stopSignal;
   const stopTimeout = last(values, 'stop-timeout');
   if (stopTimeout !== undefined) (create as { StopTimeout?: number }).StopTimeout = integerOf('stop-timeout', stopTimeout);
-  if (values.user) create.User = values.user[values.user.length - 1];
-  if (values.workdir) create.WorkingDir = values.workdir[values.workdir.length - 1];
-  if (values.hostname) create.Hostname = values.hostname[values.hostname.length - 1];
-  if (values.name) create.name = values.name[values.name.length - 1];
+  const user = last(values, 'user');
+  if (user !== undefined) create.User = user;
+  const workdir = last(values, 'workdir');
+  if (workdir !== undefined) create.WorkingDir = workdir;
+  const hostname = last(values, 'hostname');
+  if (hostname !== undefined) create.Hostname = hostname;
+  const name = last(values, 'name');
+  if (name !== undefined) create.name = name;
   if (values.label) {
     create.Labels = {};
     for (const l of values.label) {
