@@ -136,16 +136,21 @@ class NameDb {
 async function* fileData(handle: fsp.FileHandle, size: number, given: string, buffers: ReadBuffers): AsyncGenerator<Piece> {
   const shrank = (copied: number): Error => new Error(`Failed to copy ${given} data to archive: ${given} shrank from ${size} to ${copied} bytes while it was being archived`);
   const pieces = readPieces(handle, buffers, size, shrank);
-  for (;;) {
-    let next: IteratorResult<Piece>;
-    try {
-      next = await pieces.next();
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === undefined) throw e;
-      throw new Error(`Failed to copy ${given} data to archive: ${goPathError('read', given, e)}`);
+  try {
+    for (;;) {
+      let next: IteratorResult<Piece>;
+      try {
+        next = await pieces.next();
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === undefined) throw e;
+        throw new Error(`Failed to copy ${given} data to archive: ${goPathError('read', given, e)}`);
+      }
+      if (next.done) return;
+      yield next.value;
     }
-    if (next.done) return;
-    yield next.value;
+  } finally {
+    // When the archive is abandoned here: the reads under way finish and give their buffers back.
+    await pieces.return(undefined);
   }
 }
 

@@ -86,6 +86,17 @@ test('reading stops early: the read under way finishes and its buffer comes back
   expect(pool.available).toBe(3);
 });
 
+test('an archive abandoned half-way (a failure further on) gives every read buffer back', async () => {
+  const dir = scratch();
+  const pool = new BufferPool(64 * 1024, 4);
+  let seen = 0;
+  for await (const piece of tarArchive(inputs(dir), pooledBuffers(pool))) {
+    piece.release?.();
+    if (++seen === 3) break;
+  }
+  expect(pool.available).toBe(4);
+});
+
 test('a file that ends before its recorded size fails with how much was read', async () => {
   const dir = scratch();
   fs.writeFileSync(path.join(dir, 'f'), randomBytes(100_000));
