@@ -101,7 +101,10 @@ const READ_AHEAD = 3;
  * An open file's bytes as pieces, with the next reads already under way
  * while the consumer works on the current one: the first `size` bytes,
  * failing with `shrank(copied)` when the file ends sooner; or, without a
- * size, all of it up to its end.
+ * size, all of it up to its end. When the consumer stops early, the reads
+ * under way are waited for; with pooled buffers, that needs the pieces it
+ * was given to be released sooner or later (written or dropped), as they
+ * are by PieceWriter and ParallelDeflater.
  */
 export async function* readPieces(
   handle: fsp.FileHandle, buffers: ReadBuffers, size?: number, shrank?: (copied: number) => Error,
