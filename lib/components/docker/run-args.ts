@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import type Docker from 'dockerode';
+import { parseDuration } from '../../template/schema';
 
 /**
  * Reads `docker run` arguments (the docker builder's `run_command`) into the
@@ -74,6 +75,16 @@ const FLAGS: Readonly<Record<string, FlagSpec>> = {
   'stop-timeout': { kind: 'value' },
   'log-driver': { kind: 'value' },
   'log-opt': { kind: 'value' },
+  'mount': { kind: 'value' },
+  'publish': { kind: 'value', short: 'p' },
+  'publish-all': { kind: 'bool', short: 'P' },
+  'platform': { kind: 'value' },
+  'health-cmd': { kind: 'value' },
+  'health-interval': { kind: 'value' },
+  'health-timeout': { kind: 'value' },
+  'health-start-period': { kind: 'value' },
+  'health-retries': { kind: 'value' },
+  'no-healthcheck': { kind: 'bool' },
 };
 
 const SHORT: Readonly<Record<string, string>> = Object.fromEntries(
@@ -260,6 +271,170 @@ function pairs(flag: string, list: readonly string[]): Record<string, string> {
   return out;
 }
 
+/** A boolean option value as the CLI's mount reader takes it. */
+function mountBool(spec: string, key: string, value: string | undefined): boolean {
+  if (value === undefined) return true;
+  if (['1', 'true', 'True', 'TRUE', 't', 'T'].includes(value)) return true;
+  if (['0', 'false', 'False', 'FALSE', 'f', 'F'].includes(value)) return false;
+  throw invalid('mount', spec, `${key} takes true or false`);
+}
+
+/** The fields of a comma-separated `--mount` value; a field may be quoted, as in a CSV line. */
+function csvFields(spec: string): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < spec.length; i++) {
+    const ch = spec[i];
+    if (quoted) {
+      if (ch === '"' && spec[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') {quoted = false;} else {field += ch;}
+    } else if (ch === '"') {quoted = true;} else if (ch === ',') {
+      fields.push(field);
+      field = '';
+    } else {field += ch;}
+  }
+  fields.push(field);
+  return fields;
+}
+
+/**
+ * `--mount type=bind|volume|tmpfs,source=…,target=…[,readonly][,…]` as the
+ * CLI reads it: a relative bind source is taken from the working directory,
+ * options of one type cannot go with another.
+ */
+function mountOf(spec: string, cwd: string): Docker.MountSettings {
+  // The engine's shape, with its optional parts optional (dockerode's type requires them all).
+  const mount: { Type: string; Target: string; Source?: string; ReadOnly?: boolean; Consistency?: string; [option: string]: unknown } = { Type: 'volume', Target: '' };
+  let bind: Record<string, unknown> | undefined;
+  let volume: { NoCopy?: boolean; Labels?: Record<string, string>; DriverConfig: { Name?: string; Options?: Record<string, string> } } | undefined;
+  let tmpfs: { SizeBytes?: number; Mode?: number } | undefined;
+  const kv = (key: string, value: string): [string, string] => {
+    const eq = value.indexOf('=');
+    if (eq <= 0) throw invalid('mount', spec, `${key} takes name=value`);
+    return [value.slice(0, eq), value.slice(eq + 1)];
+  };
+  for (const field of csvFields(spec)) {
+    const eq = field.indexOf('=');
+    const key = (eq < 0 ? field : field.slice(0, eq)).toLowerCase();
+    const value = eq < 0 ? undefined : field.slice(eq + 1);
+    if (value === undefined && !['readonly', 'ro', 'volume-nocopy'].includes(key)) throw invalid('mount', spec, `the field "${field}" must be a key=value pair`);
+    switch (key) {
+      case 'type': mount.Type = value!; break;
+      case 'source': case 'src': mount.Source = value; break;
+      case 'target': case 'dst': case 'destination': mount.Target = value!; break;
+      case 'readonly': case 'ro': mount.ReadOnly = mountBool(spec, key, value); break;
+      case 'consistency': mount.Consistency = value; break;
+      case 'bind-propagation': (bind ??= {}).Propagation = value; break;
+      case 'volume-nocopy': (volume ??= { DriverConfig: {} }).NoCopy = mountBool(spec, key, value); break;
+      case 'volume-label': {
+        const [k, v] = kv(key, value!);
+        ((volume ??= { DriverConfig: {} }).Labels ??= {})[k] = v;
+        break;
+      }
+      case 'volume-driver': (volume ??= { DriverConfig: {} }).DriverConfig.Name = value; break;
+      case 'volume-opt': {
+        const [k, v] = kv(key, value!);
+        ((volume ??= { DriverConfig: {} }).DriverConfig.Options ??= {})[k] = v;
+        break;
+      }
+      case 'tmpfs-size': (tmpfs ??= {}).SizeBytes = bytesOf('mount', value!); break;
+      case 'tmpfs-mode': {
+        if (!/^[0-7]+$/.test(value!)) throw invalid('mount', spec, 'tmpfs-mode is an octal mode such as 1777');
+        (tmpfs ??= {}).Mode = parseInt(value!, 8);
+        break;
+      }
+      default: throw invalid('mount', spec, `an option named type, source, target, readonly, bind-propagation, volume-*, tmpfs-size or tmpfs-mode, not "${key}"`);
+    }
+  }
+  if (!['bind', 'volume', 'tmpfs'].includes(mount.Type)) throw invalid('mount', spec, 'type is bind, volume or tmpfs');
+  if (!mount.Target) throw invalid('mount', spec, 'a target');
+  if (bind && mount.Type !== 'bind') throw invalid('mount', spec, `bind-* options need type=bind, not ${mount.Type}`);
+  if (volume && mount.Type !== 'volume') throw invalid('mount', spec, `volume-* options need type=volume, not ${mount.Type}`);
+  if (tmpfs && mount.Type !== 'tmpfs') throw invalid('mount', spec, `tmpfs-* options need type=tmpfs, not ${mount.Type}`);
+  if (mount.Type === 'bind') {
+    if (!mount.Source) throw invalid('mount', spec, 'a source for a bind mount');
+    mount.Source = path.resolve(cwd, mount.Source);
+  }
+  if (bind) mount.BindOptions = bind;
+  if (volume) mount.VolumeOptions = volume;
+  if (tmpfs) mount.TmpfsOptions = tmpfs;
+  return mount as unknown as Docker.MountSettings;
+}
+
+/** A port or a range of ports, `8000` or `8000-8010`. */
+function portRange(spec: string, text: string): [number, number] {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(text);
+  const start = m ? Number(m[1]) : NaN;
+  const end = m?.[2] === undefined ? start : Number(m[2]);
+  if (!m || !(start <= end) || end > 65535) throw invalid('publish', spec, '[ip:][host port]:port[/protocol], with ports or ranges such as 8000-8010');
+  return [start, end];
+}
+
+/** `-p [ip:][hostPort:]containerPort[/protocol]` (ranges too) into exposed ports and their bindings, as the CLI reads it. */
+function publishOf(spec: string, exposed: Record<string, object>, bindings: Record<string, { HostIp: string; HostPort: string }[]>): void {
+  if (spec.includes('=')) throw invalid('publish', spec, 'the short form [ip:][host port]:port[/protocol]; Kiln does not read the long form');
+  const parts = spec.split(':');
+  const portPart = parts[parts.length - 1];
+  let ip = '';
+  let host = '';
+  if (parts.length === 2) {host = parts[0];} else if (parts.length >= 3) {
+    ip = parts.slice(0, parts.length - 2).join(':');
+    host = parts[parts.length - 2];
+  }
+  const slash = portPart.indexOf('/');
+  const container = slash < 0 ? portPart : portPart.slice(0, slash);
+  const proto = (slash < 0 ? 'tcp' : portPart.slice(slash + 1)).toLowerCase();
+  if (ip.startsWith('[') && ip.endsWith(']')) ip = ip.slice(1, -1);
+  if (ip && !net.isIP(ip)) throw invalid('publish', spec, 'a valid IP address before the host port');
+  if (!['tcp', 'udp', 'sctp'].includes(proto)) throw invalid('publish', spec, 'the protocol tcp, udp or sctp');
+  const [start, end] = portRange(spec, container);
+  const [hostStart, hostEnd] = host ? portRange(spec, host) : [0, 0];
+  if (host && end - start !== hostEnd - hostStart && end !== start) throw invalid('publish', spec, 'host and container ranges of the same length');
+  for (let i = 0; i <= end - start; i++) {
+    let hostPort = host ? String(hostStart + i) : '';
+    // One container port and a range of host ports: the engine picks one of them.
+    if (start === end && hostStart !== hostEnd) hostPort = `${hostPort}-${hostEnd}`;
+    const port = `${start + i}/${proto}`;
+    exposed[port] = {};
+    (bindings[port] ??= []).push({ HostIp: ip, HostPort: hostPort });
+  }
+}
+
+/** `--health-*` and `--no-healthcheck` into the container's health check (the committed image keeps it), as the CLI does. */
+function healthOf(values: Record<string, string[]>, noHealthcheck: boolean): Record<string, unknown> | undefined {
+  const durations: [string, string][] = [['health-interval', 'Interval'], ['health-timeout', 'Timeout'], ['health-start-period', 'StartPeriod']];
+  const health: Record<string, unknown> = {};
+  const cmd = last(values, 'health-cmd');
+  if (cmd) health.Test = ['CMD-SHELL', cmd];
+  for (const [flag, key] of durations) {
+    const v = last(values, flag);
+    if (v === undefined) continue;
+    let ms: number;
+    try {
+      ms = parseDuration(v);
+    } catch {
+      throw invalid(flag, v, 'a duration such as 30s or 1m30s');
+    }
+    if (ms < 0) throw invalid(flag, v, 'a duration that is not negative');
+    if (ms > 0) health[key] = Math.round(ms * 1e6);
+  }
+  const retries = last(values, 'health-retries');
+  if (retries !== undefined) {
+    const n = integerOf('health-retries', retries);
+    if (n < 0) throw invalid('health-retries', retries, 'a count that is not negative');
+    if (n > 0) health.Retries = n;
+  }
+  const settings = Object.keys(health).length > 0;
+  if (noHealthcheck) {
+    if (settings) throw new RunArgsError('run_command: --no-healthcheck conflicts with --health-* options');
+    return { Test: ['NONE'] };
+  }
+  return settings ? health : undefined;
+}
+
 /** Parses `docker run` arguments (without the leading `run`). Throws a RunArgsError naming what it cannot read. */
 export function parseRunArgs(args: readonly string[], cwd: string = process.cwd()): RunSpec {
   const bools: Record<string, boolean> = {};
@@ -351,10 +526,16 @@ export function parseRunArgs(args: readonly string[], cwd: string = process.cwd(
     }),
   ];
   if (env.length) create.Env = env;
-  if (values.expose) {
-    create.ExposedPorts = {};
-    for (const p of values.expose.flatMap(exposedOf)) create.ExposedPorts[p] = {};
-  }
+  const exposed: Record<string, object> = {};
+  for (const p of (values.expose ?? []).flatMap(exposedOf)) exposed[p] = {};
+  const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const p of values.publish ?? []) publishOf(p, exposed, bindings);
+  if (Object.keys(exposed).length) create.ExposedPorts = exposed;
+  const health = healthOf(values, bools['no-healthcheck'] ?? false);
+  if (health) create.Healthcheck = health as Docker.HealthConfig;
+  const platform = last(values, 'platform');
+  // Sent as the create request's `platform` parameter.
+  if (platform !== undefined) (create as { platform?: string }).platform = platform;
   const stopSignal = last(values, 'stop-signal');
   if (stopSignal !== undefined) create.StopSignal = stopSignal;
   const stopTimeout = last(values, 'stop-timeout');
@@ -440,6 +621,9 @@ export function parseRunArgs(args: readonly string[], cwd: string = process.cwd(
   if (logDriver !== undefined || values['log-opt']) {
     host.LogConfig = { Type: logDriver ?? '', Config: pairs('log-opt', values['log-opt'] ?? []) } as Docker.HostConfig['LogConfig'];
   }
+  if (values.mount) host.Mounts = values.mount.map((m) => mountOf(m, cwd));
+  if (Object.keys(bindings).length) host.PortBindings = bindings;
+  if (bools['publish-all'] !== undefined) host.PublishAllPorts = bools['publish-all'];
   create.HostConfig = host;
   return { image, command, create };
 }

@@ -17,14 +17,18 @@ const IMAGE = 'kiln/busybox:latest';
 const docker = new Docker();
 const made: string[] = [];
 let dir: string;
+/** A named volume the mount case creates (through both sides); removed at the end. */
+const VOLUME = `kiln-test-run-args-${process.pid}`;
 
 beforeAll(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-run-args-'));
   fs.writeFileSync(path.join(dir, 'build.env'), '# settings for the build\nMODE=build\n\nFROM_HOST\nEMPTY=\n');
+  fs.mkdirSync(path.join(dir, 'cache'));
 });
 
 afterAll(async () => {
-  await Promise.all(made.map((id) => docker.getContainer(id).remove({ force: true }).catch(() => undefined)));
+  await Promise.all(made.map((id) => docker.getContainer(id).remove({ force: true, v: true }).catch(() => undefined)));
+  await docker.getVolume(VOLUME).remove().catch(() => undefined);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -34,18 +38,21 @@ type Inspect = Docker.ContainerInspectInfo;
 function settings(i: Inspect): object {
   const h = i.HostConfig as Record<string, unknown>;
   const c = i.Config as unknown as Record<string, unknown>;
-  // The CLI sends empty lists where the API leaves them out: both mean none.
-  const none = (v: unknown) => (v === undefined || (Array.isArray(v) && v.length === 0) ? null : v);
+  // The CLI sends empty lists and maps where the API leaves them out: both mean none.
+  const empty = (v: unknown) => (Array.isArray(v) ? v.length === 0 : typeof v === 'object' && v !== null && Object.keys(v).length === 0);
+  const none = (v: unknown) => (v === undefined || empty(v) ? null : v);
   const pick = (o: Record<string, unknown>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, none(o[k])]));
   // The docker CLI sends -e variables in Go map order, which changes from run to run: compared as sets.
   const env = Array.isArray(c.Env) ? [...(c.Env as string[])].sort() : c.Env;
   return {
-    config: pick({ ...c, Env: env }, ['Env', 'ExposedPorts', 'StopSignal', 'StopTimeout', 'User', 'WorkingDir', 'Labels', 'Tty', 'OpenStdin']),
+    config: pick({ ...c, Env: env }, ['Env', 'Healthcheck', 'ExposedPorts', 'StopSignal', 'StopTimeout', 'User', 'WorkingDir', 'Labels', 'Tty', 'OpenStdin']),
     host: pick(h, [
       'ExtraHosts', 'Dns', 'DnsSearch', 'DnsOptions', 'SecurityOpt', 'ShmSize', 'Memory', 'MemorySwap', 'MemoryReservation',
       'NanoCpus', 'CpuShares', 'CpusetCpus', 'Ulimits', 'Sysctls', 'ReadonlyRootfs', 'IpcMode', 'PidMode', 'UTSMode',
       'GroupAdd', 'LogConfig', 'PidsLimit', 'OomKillDisable', 'NetworkMode', 'CapAdd', 'Tmpfs', 'Init', 'Privileged',
+      'Mounts', 'PortBindings', 'PublishAllPorts',
     ]),
+    platform: i.Platform,
   };
 }
 
@@ -80,6 +87,16 @@ const cases: [string, string[]][] = [
   ['exposed ports, ranges and protocols', ['--expose', '8080', '--expose=9000-9002/udp', '--expose', '53/tcp']],
   ['stop signal and timeout, logging', ['--stop-signal', 'SIGINT', '--stop-timeout', '30', '--log-driver', 'json-file', '--log-opt', 'max-size=1m', '--log-opt=max-file=2']],
   ['environment files before -e, host values for bare names', ['--env-file', 'build.env', '-e', 'MODE=override', '-e', 'FROM_HOST']],
+  ['mounts: bind (relative source, read-only), tmpfs with size and mode, volumes with options', [
+    '--mount', 'type=bind,src=./cache,dst=/var/cache/build,ro', '--mount', 'type=tmpfs,dst=/scratch,tmpfs-size=64m,tmpfs-mode=1770',
+    '--mount', 'type=volume,dst=/anonymous,volume-nocopy', '--mount', `source=${VOLUME},target=/named,volume-label=kiln.test=run-args`,
+    '--mount', '"type=bind","source=./cache","target=/quoted"',
+  ]],
+  ['published ports: host ports, addresses, protocols, ranges, and all', ['-p', '8080:80', '--publish', '127.0.0.1::53/udp', '-p', '9000-9001:7000-7001', '-p', '3000', '-p', '[::1]:8443:443', '-P']],
+  ['a platform', ['--platform', 'linux/amd64']],
+  ['a health check (the committed image keeps it)', ['--health-cmd', 'test -e /tmp/ready', '--health-interval', '5s', '--health-timeout=2s', '--health-retries', '4', '--health-start-period', '1m30s']],
+  ['health settings without a command, and none at all', ['--health-interval', '10s']],
+  ['no health check', ['--no-healthcheck']],
   ['Packer\'s default with a few of the above', ['-d', '-i', '-t', '--entrypoint=/bin/sh', '--shm-size=1g', '--add-host', 'mirror:192.0.2.10', '--ulimit', 'core=-1']],
 ];
 
@@ -99,4 +116,10 @@ test('a bad value is refused by name before any container is made', () => {
   expect(() => parseRunArgs(['--ulimit', 'nofile', IMAGE])).toThrow('run_command: invalid value "nofile" for --ulimit: name=soft[:hard], e.g. nofile=1024:2048');
   expect(() => parseRunArgs(['--expose', '80-70', IMAGE])).toThrow('run_command: invalid value "80-70" for --expose: a port or range, e.g. 8080, 9000-9002/udp');
   expect(() => parseRunArgs(['--env-file', '/nonexistent/kiln.env', IMAGE])).toThrow('run_command: --env-file /nonexistent/kiln.env: ENOENT: no such file or directory');
+  expect(() => parseRunArgs(['--mount', 'type=bind,dst=/x', IMAGE])).toThrow('run_command: invalid value "type=bind,dst=/x" for --mount: a source for a bind mount');
+  expect(() => parseRunArgs(['--mount', 'type=tmpfs,dst=/x,volume-nocopy', IMAGE])).toThrow('for --mount: volume-* options need type=volume, not tmpfs');
+  expect(() => parseRunArgs(['-p', '80-81:90-92', IMAGE])).toThrow('for --publish: host and container ranges of the same length');
+  expect(() => parseRunArgs(['--no-healthcheck', '--health-cmd', 'true', IMAGE])).toThrow('run_command: --no-healthcheck conflicts with --health-* options');
+  expect(() => parseRunArgs(['--health-interval', 'soon', IMAGE])).toThrow('for --health-interval: a duration such as 30s or 1m30s');
+  expect(() => parseRunArgs(['-p', 'published=8080,target=80', IMAGE])).toThrow('Kiln does not read the long form');
 });

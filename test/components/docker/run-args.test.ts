@@ -72,9 +72,9 @@ describe('reading docker run arguments', () => {
   });
 
   it('names the option it does not know, long or short', () => {
-    expect(() => parseRunArgs(['--mount', 'type=tmpfs,dst=/x', 'img'])).toThrow(RunArgsError);
-    expect(() => parseRunArgs(['--mount', 'type=tmpfs,dst=/x', 'img'])).toThrow(/^run_command: Kiln does not support the docker run option "--mount"; it understands -d\/--detach, .*--log-opt \(and "--"\)$/);
-    expect(() => parseRunArgs(['-dp', '80:80', 'img'])).toThrow('run_command: Kiln does not support the docker run option "-p" (in "-dp")');
+    expect(() => parseRunArgs(['--restart', 'always', 'img'])).toThrow(RunArgsError);
+    expect(() => parseRunArgs(['--restart', 'always', 'img'])).toThrow(/^run_command: Kiln does not support the docker run option "--restart"; it understands -d\/--detach, .*--no-healthcheck \(and "--"\)$/);
+    expect(() => parseRunArgs(['-da', 'stdout', 'img'])).toThrow('run_command: Kiln does not support the docker run option "-a" (in "-da")');
   });
 
   it('says when an option lacks its value, a boolean gets a wrong one, or there is no image', () => {

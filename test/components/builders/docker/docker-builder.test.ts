@@ -182,8 +182,8 @@ describe('the docker builder\'s run_command and container options', () => {
   });
 
   it('fails with a message naming a run_command option Kiln does not know', async () => {
-    const run = await build({ builders: [dockerBuilder({ discard: true, run_command: ['-d', '--mount=type=tmpfs,dst=/x', '{{.Image}}'] })] });
-    expect(errorOf(run)).toMatch(/^Error running container: run_command: Kiln does not support the docker run option "--mount"; it understands -d\/--detach/);
+    const run = await build({ builders: [dockerBuilder({ discard: true, run_command: ['-d', '--restart=always', '{{.Image}}'] })] });
+    expect(errorOf(run)).toMatch(/^Error running container: run_command: Kiln does not support the docker run option "--restart"; it understands -d\/--detach/);
   });
 
   it('fails like Packer when pulling an image that no registry has', async () => {

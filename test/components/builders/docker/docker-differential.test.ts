@@ -39,7 +39,7 @@ import { ImageReport, PACKER, SideRun, differentialSuite, inAnyOrder } from './d
  * - Kiln says when a post-processor that must keep its input ignores
  *   `keep_input_artifact: false` (Packer writes that only to its debug log).
  * - Kiln limitation: run_command options outside the set Kiln reads into
- *   Engine API options (here `--mount`) fail the build; Packer hands them
+ *   Engine API options (here `--restart`) fail the build; Packer hands them
  *   to `docker run`.
  * - The docker CLI Packer runs (28.x here) passes `-e` variables to the
  *   engine in map order, so the Env of Packer's image varies from run to run;
@@ -226,6 +226,12 @@ differential('docker builds: Kiln makes the images and artifacts Packer 1.6.6 ma
         'hosts-entry.txt': 'file 0644 0:0 "10.1.2.3\\tkiln.example\\n"',
         'nofile.txt': 'file 0644 0:0 "1024\\n"',
         'shm-kib.txt': 'file 0644 0:0 "32768\\n"',
+        'scratch-mount.txt': 'file 0644 0:0 "/scratch tmpfs\\n"',
+      });
+      // -p and --expose ports, and the health check, are part of the committed image's config (the same on both sides).
+      expect(image(packer).config).toMatchObject({
+        ExposedPorts: { '80/tcp': {}, '8080/tcp': {}, '9000/udp': {}, '9001/udp': {} },
+        Healthcheck: { Test: ['CMD-SHELL', 'test -e /hosts-entry.txt'], Interval: 30_000_000_000 },
       });
     });
 
@@ -239,12 +245,12 @@ differential('docker builds: Kiln makes the images and artifacts Packer 1.6.6 ma
           reason,
           packer: expect.objectContaining({
             exitCode: 0,
-            images: { '<image:docker>': expect.objectContaining({ tree: { 'scratch': 'directory 0755 0:0', 'scratch-kind.txt': 'file 0644 0:0 "tmpfs\\n"' } }) },
+            images: { '<image:docker>': expect.objectContaining({ tree: { 'provisioned.txt': 'file 0644 0:0 "yes\\n"' } }) },
           }),
           kiln: expect.objectContaining({
             exitCode: 1,
             images: {},
-            summary: expect.arrayContaining([expect.stringMatching(/^--> docker: Error running container: run_command: Kiln does not support the docker run option "--mount"; it understands /)]),
+            summary: expect.arrayContaining([expect.stringMatching(/^--> docker: Error running container: run_command: Kiln does not support the docker run option "--restart"; it understands /)]),
           }),
         }],
       });

@@ -300,7 +300,7 @@ function bases(): Promise<{ tree: Tree; layers: Set<string> }> {
 
 const CONFIG_KEYS = [
   'Hostname', 'User', 'Env', 'Cmd', 'Entrypoint', 'ExposedPorts', 'WorkingDir', 'Labels', 'Volumes', 'OnBuild',
-  'Tty', 'OpenStdin', 'StdinOnce', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'Image', 'StopSignal', 'Shell',
+  'Tty', 'OpenStdin', 'StdinOnce', 'AttachStdin', 'AttachStdout', 'AttachStderr', 'Image', 'StopSignal', 'Shell', 'Healthcheck',
 ] as const;
 
 /** The config fields a user sees (inspect and `docker save` configs use the same names); empty ones left out. */
