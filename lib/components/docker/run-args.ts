@@ -286,15 +286,17 @@ function csvFields(spec: string): string[] {
   let quoted = false;
   for (let i = 0; i < spec.length; i++) {
     const ch = spec[i];
-    if (quoted) {
-      if (ch === '"' && spec[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') {quoted = false;} else {field += ch;}
-    } else if (ch === '"') {quoted = true;} else if (ch === ',') {
+    if (quoted && ch === '"' && spec[i + 1] === '"') {
+      field += '"'; // a doubled quote inside quotes is one quote
+      i++;
+    } else if (ch === '"') {
+      quoted = !quoted;
+    } else if (ch === ',' && !quoted) {
       fields.push(field);
       field = '';
-    } else {field += ch;}
+    } else {
+      field += ch;
+    }
   }
   fields.push(field);
   return fields;
