@@ -262,7 +262,7 @@ export class PrivateEngine {
     try {
       if (this.daemon && this.daemon.exitCode === null && this.daemon.signalCode === null) {
         try {
-          for (const c of await this.client.listContainers({ all: true })) await this.client.getContainer(c.Id).remove({ force: true });
+          for (const c of await this.client.listContainers({ all: true })) await this.client.getContainer(c.Id).remove({ force: true, v: true });
         } catch {
           // Not answering any more: the processes are killed below.
         }

@@ -253,7 +253,7 @@ export async function runIn(image: string, cmd: string[]): Promise<string> {
     const logs = await container.logs({ stdout: true, stderr: false });
     return demuxLogs(logs as unknown as Buffer);
   } finally {
-    await container.remove({ force: true });
+    await container.remove({ force: true, v: true });
   }
 }
 
@@ -275,6 +275,6 @@ export async function fileInImage(image: string, file: string): Promise<string> 
     const members = await tarMembers(await container.getArchive({ path: file }));
     return [...members.values()][0]?.content ?? '';
   } finally {
-    await container.remove({ force: true });
+    await container.remove({ force: true, v: true });
   }
 }

@@ -297,6 +297,6 @@ describe('the docker builder when something goes wrong', () => {
     expect(run.lines).toEqual(expect.arrayContaining([expect.stringMatching(/^==> docker: aborted: skipping cleanup of container [0-9a-f]{12}$/)]));
     const left = await docker.listContainers({ all: true, filters: { label: [`kiln.run=${run.runId}`] } });
     expect(left.length).toBe(1);
-    await docker.getContainer(left[0].Id).remove({ force: true });
+    await docker.getContainer(left[0].Id).remove({ force: true, v: true });
   });
 });
